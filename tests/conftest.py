@@ -1,0 +1,63 @@
+"""Shared fixtures. Tests run on CPU, offline, with models built locally."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Set before anything imports huggingface_hub, and inherited by every subprocess a test starts.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+# Models built by tests go to a private cache unless the caller chose one (CI does, per run).
+os.environ.setdefault("MEDR1_HOME", tempfile.mkdtemp(prefix="medr1-test-home-"))
+
+REPO = Path(__file__).resolve().parents[1]
+HEAVY_MODULES = ("torch", "transformers", "trl", "datasets", "lm_eval")
+
+
+def medr1_executable() -> str:
+    """The `medr1` console script installed beside the interpreter running the tests."""
+    candidate = Path(sys.executable).parent / "medr1"
+    found = str(candidate) if candidate.exists() else shutil.which("medr1")
+    if not found:
+        pytest.fail("the medr1 console script is not installed; run `make install` first")
+    return found
+
+
+def run_medr1(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600):
+    """Run the installed `medr1` as a user would; returns the CompletedProcess (text mode)."""
+    return subprocess.run(
+        [medr1_executable(), *args],
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A freshly built tiny Qwen2 chat model folder, shared by the whole session."""
+    from medr1_cli.models.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture
+def write_yaml(tmp_path):
+    """Write a YAML config file from text and return its path."""
+
+    def write(text: str, name: str = "config.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text)
+        return path
+
+    return write
