@@ -23,7 +23,9 @@ app = typer.Typer(
     "Every command reads the same config file (-c), so one recipe drives the whole pipeline. "
     "Start with `medr1 demo`, which runs the pipeline on CPU with a small built-in model.",
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    # Plain (click) help: typer's Rich help formatter alone costs ~0.12 s of imports on every
+    # `--help`; Rich still renders errors, tables and progress.
+    rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -51,9 +53,12 @@ Overrides = Annotated[
 ]
 Dataset = Annotated[
     Optional[str],
-    typer.Option("--dataset", "-d", help="Training mix: usmle, mix, xpert, a mix of your own in data.mixes, or demo."),
+    typer.Option("--dataset", "-d", metavar="NAME", help="Training mix: usmle, mix, xpert, a mix of your own in data.mixes, or demo."),
 ]
-OutputDir = Annotated[Optional[Path], typer.Option("--output-dir", "-o", help="Where this command writes.")]
+OutputDir = Annotated[Optional[Path], typer.Option("--output-dir", "-o", metavar="DIR", help="Where this command writes.")]
+Model = Annotated[
+    Optional[str], typer.Option("--model", "-m", metavar="PATH|HUB_ID", help="Model folder, Hub id or builtin:NAME.")
+]
 
 
 def _friendly_errors(command):
@@ -97,18 +102,18 @@ def prepare_data(
     overrides: Overrides = None,
     dataset: Dataset = None,
     data_format: Annotated[
-        Optional[str], typer.Option("--format", help="Force the native format instead of detecting it.")
+        Optional[str], typer.Option("--format", metavar="FORMAT", help="Force the native format instead of detecting it.")
     ] = None,
     template: Annotated[
-        Optional[str], typer.Option(help="Prompt template: r1, no-think, boxed or plain.")
+        Optional[str], typer.Option(metavar="r1|no-think|boxed|plain", help="Prompt template.")
     ] = None,
     curriculum: Annotated[
-        Optional[str], typer.Option(help="Item order: none, easy-to-hard or interleave.")
+        Optional[str], typer.Option(metavar="none|easy-to-hard|interleave", help="Order of items by difficulty.")
     ] = None,
     on_overlap: Annotated[
-        Optional[str], typer.Option(help="Training item found in an evaluation set: drop, error or warn.")
+        Optional[str], typer.Option(metavar="drop|error|warn", help="What to do with a training item found in an evaluation set.")
     ] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Sampling seed.")] = None,
+    seed: Annotated[Optional[int], typer.Option(metavar="INT", help="Sampling seed.")] = None,
     output_dir: OutputDir = None,
 ) -> None:
     """Build a seeded, decontaminated training mix from MedQA-USMLE / MedXpertQA (or your own sources)."""
@@ -136,16 +141,19 @@ def train(
     config: ConfigFile = None,
     overrides: Overrides = None,
     dataset: Dataset = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model folder, Hub id or builtin:NAME.")] = None,
+    model: Model = None,
     topology: Annotated[
-        Optional[str], typer.Option(help="single (CPU / one GPU), colocate, or server (vLLM on its own GPUs).")
+        Optional[str], typer.Option(
+            metavar="single|colocate|server",
+            help="In-process on CPU / one GPU; vLLM inside every training process; or vLLM on its own GPUs.",
+        )
     ] = None,
-    strategy: Annotated[Optional[str], typer.Option(help="zero3, zero3-offload, zero2 or ddp.")] = None,
-    num_processes: Annotated[Optional[int], typer.Option(help="Training processes per machine.")] = None,
-    resume: Annotated[Optional[str], typer.Option(help="auto, never, or a checkpoint path.")] = None,
+    strategy: Annotated[Optional[str], typer.Option(metavar="zero3|zero3-offload|zero2|ddp", help="Multi-GPU strategy.")] = None,
+    num_processes: Annotated[Optional[int], typer.Option(metavar="INT", help="Training processes per machine.")] = None,
+    resume: Annotated[Optional[str], typer.Option(metavar="auto|never|PATH", help="Continue from a checkpoint.")] = None,
     output_dir: OutputDir = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print every command and the config; run nothing.")] = False,
-    slurm: Annotated[Optional[Path], typer.Option(help="Write an sbatch script here instead of launching.")] = None,
+    slurm: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Write an sbatch script here instead of launching.")] = None,
 ) -> None:
     """Train with GRPO (TRL) under accelerate + DeepSpeed, with vLLM rollouts on GPU machines.
 
@@ -175,13 +183,13 @@ def evaluate(
     overrides: Overrides = None,
     bench: Annotated[
         Optional[list[str]],
-        typer.Option("--bench", "-b", help="Benchmark to run; repeatable. Default: all six."),
+        typer.Option("--bench", "-b", metavar="NAME", help="Benchmark to run; repeatable. Default: all six."),
     ] = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model folder, Hub id or builtin:NAME.")] = None,
-    engine: Annotated[Optional[str], typer.Option(help="native or lm-eval.")] = None,
-    backend: Annotated[Optional[str], typer.Option(help="auto, vllm or hf.")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Only the first N items of each benchmark.")] = None,
-    n_samples: Annotated[Optional[int], typer.Option(help="Samples per question.")] = None,
+    model: Model = None,
+    engine: Annotated[Optional[str], typer.Option(metavar="native|lm-eval", help="Generation and scoring engine.")] = None,
+    backend: Annotated[Optional[str], typer.Option(metavar="auto|vllm|hf", help="Generation backend.")] = None,
+    limit: Annotated[Optional[int], typer.Option(metavar="N", help="Only the first N items of each benchmark.")] = None,
+    n_samples: Annotated[Optional[int], typer.Option(metavar="N", help="Samples per question.")] = None,
     output_dir: OutputDir = None,
     breakdown: Annotated[bool, typer.Option("--breakdown", help="Also print per-subset tables.")] = False,
 ) -> None:
@@ -207,13 +215,15 @@ def evaluate(
 @_friendly_errors
 def export(
     checkpoint: Annotated[
-        Optional[str], typer.Argument(help="Run folder or checkpoint; default: newest checkpoint of train.output_dir.")
+        Optional[str], typer.Argument(
+            metavar="[CHECKPOINT]", help="Run folder or checkpoint; default: newest checkpoint of train.output_dir."
+        )
     ] = None,
     config: ConfigFile = None,
     overrides: Overrides = None,
     output_dir: OutputDir = None,
-    dtype: Annotated[Optional[str], typer.Option(help="bfloat16, float16 or float32.")] = None,
-    push_to_hub: Annotated[Optional[str], typer.Option(help="Upload to this Hub repo id.")] = None,
+    dtype: Annotated[Optional[str], typer.Option(metavar="bfloat16|float16|float32", help="dtype of the saved weights.")] = None,
+    push_to_hub: Annotated[Optional[str], typer.Option(metavar="REPO_ID", help="Upload to this Hub repo.")] = None,
 ) -> None:
     """Merge LoRA / gather ZeRO-3 shards into a standalone Hugging Face model folder with a model card."""
     from medr1_cli.errors import NotAvailableYet
@@ -248,10 +258,12 @@ def demo(
     overrides: Overrides = None,
     model: Annotated[
         Optional[str],
-        typer.Option("--model", "-m", help="Model to use instead of SmolLM2-135M-Instruct (e.g. builtin:tiny)."),
+        typer.Option(
+            "--model", "-m", metavar="PATH|HUB_ID", help="Model to use instead of SmolLM2-135M-Instruct (e.g. builtin:tiny)."
+        ),
     ] = None,
     output_dir: Annotated[
-        Path, typer.Option("--output-dir", "-o", help="Every stage writes into a subfolder of this one.")
+        Path, typer.Option("--output-dir", "-o", metavar="DIR", help="Every stage writes into a subfolder of this one.")
     ] = Path("runs/demo"),
 ) -> None:
     """Run prepare-data -> train -> evaluate -> export on CPU with built-in data and a small model.
@@ -305,7 +317,9 @@ def config_show(
 @_friendly_errors
 def config_validate(
     paths: Annotated[
-        Optional[list[Path]], typer.Argument(help="Config files or folders (searched for *.yaml). Default: configs/.")
+        Optional[list[Path]], typer.Argument(
+            metavar="[PATH]...", help="Config files or folders (searched for *.yaml). Default: configs/."
+        )
     ] = None,
 ) -> None:
     """Check config files without running anything; every problem of every file is reported."""

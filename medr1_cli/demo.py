@@ -46,8 +46,11 @@ def check_model(config: Medr1Config, root: Path) -> StageResult:
     """Materialise the model if needed, then load it and answer one question through its chat template."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     from medr1_cli.models import resolve_model_path
+
+    hf_logging.disable_progress_bar()  # the stage has its own status line; tqdm bars would tear it
 
     path = resolve_model_path(config.model.name_or_path)
     started = time.perf_counter()
