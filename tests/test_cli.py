@@ -165,26 +165,31 @@ def test_unexpected_error_in_a_subprocess_shows_traceback_without_locals(tmp_pat
     assert "locals" not in result.stderr  # typer would print every frame's variables by default
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
-def test_help_does_not_import_heavy_libraries(command):
+def heavy_modules_imported_by(*argv: str) -> list[str]:
+    """Run `medr1 ARGV` in a fresh interpreter and list the heavy libraries it imported."""
     probe = (
-        "import sys\n"
-        f"sys.argv = ['medr1', *{command!r}, '--help']\n"
+        "import json, sys\n"
+        f"sys.argv = ['medr1', *{list(argv)!r}]\n"
         "from medr1_cli.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        f"print('HEAVY=' + ','.join(m for m in {HEAVY_MODULES!r} if m in sys.modules))\n"
+        f"print(json.dumps([m for m in {HEAVY_MODULES!r} if m in sys.modules]))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "HEAVY="
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_config_show_does_not_import_heavy_libraries():
-    probe = (
-        "import sys\nsys.argv = ['medr1', 'config', 'show', '-c', 'demo']\n"
-        "from medr1_cli.cli import main\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        f"print(__import__('json').dumps([m for m in {HEAVY_MODULES!r} if m in sys.modules]))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_help_does_not_import_heavy_libraries(command):
+    assert heavy_modules_imported_by(*command, "--help") == []
+
+
+def test_config_commands_do_not_import_heavy_libraries():
+    assert heavy_modules_imported_by("config", "show", "-c", "demo") == []
+    assert heavy_modules_imported_by("config", "validate") == []
+
+
+def test_the_import_probe_does_see_heavy_imports(tmp_path):
+    # Guards the two tests above: a command that does load a model must show up as importing torch.
+    imported = heavy_modules_imported_by("demo", "--model", "builtin:tiny", "-o", str(tmp_path / "out"))
+    assert "torch" in imported and "transformers" in imported
