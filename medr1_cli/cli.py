@@ -40,7 +40,7 @@ ConfigFile = Annotated[
     Optional[str],
     typer.Option(
         "--config", "-c", metavar="FILE|NAME",
-        help="YAML config file, or the name of a shipped recipe in configs/ (e.g. `demo`).",
+        help="YAML config file, or the name of a shipped recipe in configs/ (e.g. `demo-cpu`).",
     ),
 ]
 Overrides = Annotated[
@@ -254,7 +254,7 @@ def benchmarks() -> None:
 def demo(
     config: Annotated[
         str, typer.Option("--config", "-c", metavar="FILE|NAME", help="Demo recipe.")
-    ] = "demo",
+    ] = "demo-cpu",
     overrides: Overrides = None,
     model: Annotated[
         Optional[str],

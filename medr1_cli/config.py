@@ -257,7 +257,7 @@ def shipped_configs_dir() -> Path:
 
 
 def find_config_file(name: str | Path) -> Path:
-    """A path as given, or the name of a shipped recipe (`-c demo` finds configs/demo.yaml)."""
+    """A path as given, or the name of a shipped recipe (`-c demo-cpu` finds configs/demo-cpu.yaml)."""
     path = Path(name).expanduser()
     if path.exists() or path.suffix in (".yaml", ".yml") or len(path.parts) > 1:
         return path

@@ -79,7 +79,7 @@ def test_unknown_flag_is_a_usage_error():
 
 
 def test_config_show_applies_set_override():
-    result = invoke("config", "show", "-c", "demo", "--set", "train.grpo.learning_rate=1e-6")
+    result = invoke("config", "show", "-c", "demo-cpu", "--set", "train.grpo.learning_rate=1e-6")
     assert result.exit_code == 0, result.output
     shown = yaml.safe_load(result.output)
     assert shown["train"]["grpo"]["learning_rate"] == 1e-6
@@ -88,7 +88,7 @@ def test_config_show_applies_set_override():
 
 
 def test_config_show_unknown_key_did_you_mean():
-    result = invoke("config", "show", "-c", "demo", "--set", "train.grpo_x=1")
+    result = invoke("config", "show", "-c", "demo-cpu", "--set", "train.grpo_x=1")
     assert result.exit_code == 2
     assert "train.grpo_x  (--set train.grpo_x=1): unknown key (did you mean 'grpo'?)" in result.output
     assert "Traceback" not in result.output
@@ -185,7 +185,7 @@ def test_help_does_not_import_heavy_libraries(command):
 
 
 def test_config_commands_do_not_import_heavy_libraries():
-    assert heavy_modules_imported_by("config", "show", "-c", "demo") == []
+    assert heavy_modules_imported_by("config", "show", "-c", "demo-cpu") == []
     assert heavy_modules_imported_by("config", "validate") == []
 
 

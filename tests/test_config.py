@@ -174,15 +174,15 @@ def test_section_of_the_wrong_shape(write_yaml):
 
 # ------------------------------------------------------------------------ shipped configs
 def test_config_by_recipe_name():
-    assert find_config_file("demo") == shipped_configs_dir() / "demo.yaml"
-    assert resolve_config("demo").model.name_or_path == "builtin:smollm2-135m-instruct"
+    assert find_config_file("demo-cpu") == shipped_configs_dir() / "demo-cpu.yaml"
+    assert resolve_config("demo-cpu").model.name_or_path == "builtin:smollm2-135m-instruct"
 
 
 def test_unknown_recipe_name_suggests_the_closest():
     with pytest.raises(ConfigError) as caught:
-        resolve_config("dmeo")
-    assert "(did you mean 'demo'?)" in caught.value.message
-    assert "demo" in caught.value.hint and "tiny" in caught.value.hint
+        resolve_config("demo-cup")
+    assert "(did you mean 'demo-cpu'?)" in caught.value.message
+    assert "demo-cpu" in caught.value.hint and "tiny" in caught.value.hint
 
 
 @pytest.mark.parametrize("path", sorted(shipped_configs_dir().glob("*.yaml")), ids=lambda p: p.name)
@@ -192,7 +192,7 @@ def test_every_shipped_config_is_valid(path):
 
 # ------------------------------------------------------------------- output and documentation
 def test_resolved_yaml_round_trips(write_yaml):
-    config = resolve_config("demo", ["train.grpo.learning_rate=3e-6", "eval.limit=5"])
+    config = resolve_config("demo-cpu", ["train.grpo.learning_rate=3e-6", "eval.limit=5"])
     again = resolve_config(write_yaml(config.to_yaml()))
     assert again == config
     assert yaml.safe_load(config.to_yaml())["train"]["grpo"]["learning_rate"] == 3e-6
