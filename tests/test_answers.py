@@ -1,0 +1,144 @@
+"""The answer extractor: every rule, every trap, and properties that must hold for any text."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from medr1_cli.answers import LETTERS, extract_answer, normalise_options
+
+FOUR = {"A": "Iron", "B": "Vitamin B12", "C": "Folate", "D": "Vitamin C"}
+TEN = {letter: f"finding number {i}" for i, letter in enumerate("ABCDEFGHIJ")}
+PUBMEDQA = {"A": "yes", "B": "no", "C": "maybe"}
+NEAR_TEXTS = {"A": "Vitamin B", "B": "Vitamin B12", "C": "Vitamin D", "D": "Zinc"}
+
+# (completion, options, letter, status, rule)
+CASES = [
+    # rule 2: the answer tag
+    ("<think>\nlow MCV means iron\n</think>\n<answer>A</answer>", FOUR, "A", "answered", "answer_tag"),
+    ("<think>x</think><answer> C </answer>", FOUR, "C", "answered", "answer_tag"),
+    ("<think>x</think><answer>(B)</answer>", FOUR, "B", "answered", "answer_tag"),
+    ("<think>x</think><answer>**D**</answer>", FOUR, "D", "answered", "answer_tag"),
+    ("<think>x</think><answer>B. Vitamin B12</answer>", FOUR, "B", "answered", "answer_tag"),
+    ("<think>x</think><answer>Folate</answer>", FOUR, "C", "answered", "answer_tag"),
+    ("<think>x</think><answer>The answer is D</answer>", FOUR, "D", "answered", "answer_tag"),
+    ("<think>x</think><answer>b</answer>", FOUR, "B", "answered", "answer_tag"),
+    # several answer tags: the last one decides
+    ("<think>x</think><answer>A</answer> wait <answer>C</answer>", FOUR, "C", "answered", "answer_tag"),
+    # letters inside the reasoning do not count, whatever they say
+    ("<think>The answer is B, surely. Answer: B</think>\n<answer>D</answer>", FOUR, "D", "answered", "answer_tag"),
+    ("<think>\\boxed{A}</think>The final answer is C.", FOUR, "C", "answered", "answer_phrase"),
+    # pre-filled <think>: the template wrote the opening tag, the completion only closes it
+    ("iron deficiency fits\n</think>\n<answer>A</answer>", FOUR, "A", "answered", "answer_tag"),
+    # rule 1: reasoning that never ended
+    ("<think>\nlet me think about B and C and", FOUR, None, "truncated", None),
+    # rule 3: boxed
+    ("The result: \\boxed{C}", FOUR, "C", "answered", "boxed"),
+    ("So \\boxed{\\text{B}}", FOUR, "B", "answered", "boxed"),
+    ("So \\boxed{B. Vitamin B12}", FOUR, "B", "answered", "boxed"),
+    ("\\boxed{A} no, actually \\boxed{D}", FOUR, "D", "answered", "boxed"),
+    ("\\boxed{\\textbf{Folate}}", FOUR, "C", "answered", "boxed"),
+    # rule 4: answer phrases with markdown and punctuation
+    ("Reasoning... The answer is **B**.", FOUR, "B", "answered", "answer_phrase"),
+    ("Therefore the answer is (C) Folate.", FOUR, "C", "answered", "answer_phrase"),
+    ("Answer: D", FOUR, "D", "answered", "answer_phrase"),
+    ("**Answer:** B) Vitamin B12", FOUR, "B", "answered", "answer_phrase"),
+    ("The correct answer is option A.", FOUR, "A", "answered", "answer_phrase"),
+    ("Final answer: c", FOUR, "C", "answered", "answer_phrase"),
+    ("The answer is Vitamin C.", FOUR, "D", "answered", "answer_phrase"),
+    ("The answer is A because the MCV is low.", FOUR, "A", "answered", "answer_phrase"),
+    ("ANSWER: [B]", FOUR, "B", "answered", "answer_phrase"),
+    ("First I thought the answer is A. After checking, the answer is C.", FOUR, "C", "answered", "answer_phrase"),
+    # a later "answer" that is not an answer does not hide an earlier one
+    ("The answer is B.\nTo answer this fully, more tests are needed.", FOUR, "B", "answered", "answer_phrase"),
+    # "a" as an article and "I" as a pronoun are not letters
+    ("The answer is a deficiency of iron", FOUR, None, "unparseable", None),
+    ("Answer: I think it is B", TEN, None, "unparseable", None),  # with ten options, I is valid: still no
+    # rule 5: a bare answer
+    ("B", FOUR, "B", "answered", "bare_answer"),
+    ("  **C**  ", FOUR, "C", "answered", "bare_answer"),
+    ("D. Vitamin C", FOUR, "D", "answered", "bare_answer"),
+    ("Folate", FOUR, "C", "answered", "bare_answer"),
+    ("A 25-year-old with anemia needs more tests.", FOUR, None, "unparseable", None),
+    # rule 6: nothing to read
+    ("", FOUR, None, "unparseable", None),
+    ("I am not sure which one it could be.", FOUR, None, "unparseable", None),
+    ("<think>done</think>", FOUR, None, "unparseable", None),
+    ("<think>x</think><answer>the second one</answer>", FOUR, None, "unparseable", "answer_tag"),
+    # only letters valid for this question
+    ("<think>x</think><answer>F</answer>", FOUR, None, "invalid_letter", "answer_tag"),
+    ("The answer is E.", FOUR, None, "invalid_letter", "answer_phrase"),
+    ("<think>x</think><answer>H</answer>", TEN, "H", "answered", "answer_tag"),
+    ("The answer is (J).", TEN, "J", "answered", "answer_phrase"),
+    ("<answer>finding number 7</answer>", TEN, "H", "answered", "answer_tag"),
+    # several different letters are wrong; the same letter twice is still that letter
+    ("<think>x</think><answer>B and C</answer>", FOUR, None, "several_letters", "answer_tag"),
+    ("The answer is B, C.", FOUR, None, "several_letters", "answer_phrase"),
+    ("<answer>A or (D)</answer>", FOUR, None, "several_letters", "answer_tag"),
+    ("<answer>B, B</answer>", FOUR, "B", "answered", "answer_tag"),
+    # PubMedQA: yes / no / maybe are the options' texts
+    ("<think>x</think><answer>yes</answer>", PUBMEDQA, "A", "answered", "answer_tag"),
+    ("The answer is maybe.", PUBMEDQA, "C", "answered", "answer_phrase"),
+    ("No.", PUBMEDQA, "B", "answered", "bare_answer"),
+    # option texts that begin alike: the whole text decides, the longest prefix wins
+    ("<answer>Vitamin B12</answer>", NEAR_TEXTS, "B", "answered", "answer_tag"),
+    ("The answer is Vitamin B12 deficiency.", NEAR_TEXTS, "B", "answered", "answer_phrase"),
+]
+
+
+@pytest.mark.parametrize(("completion", "options", "letter", "status", "rule"), CASES)
+def test_extraction_table(completion, options, letter, status, rule):
+    result = extract_answer(completion, options)
+    assert (result.letter, result.status) == (letter, status), result
+    if rule is not None:
+        assert result.rule == rule
+
+
+def test_require_think_marks_a_completion_without_the_closing_tag_truncated():
+    assert extract_answer("<answer>A</answer>", FOUR).letter == "A"
+    result = extract_answer("<answer>A</answer>", FOUR, require_think=True)
+    assert result.truncated and result.letter is None
+
+
+def test_is_correct_and_flags():
+    result = extract_answer("<think>x</think><answer>a</answer>", FOUR)
+    assert result.is_correct("A") and result.is_correct(" a ") and not result.is_correct("B")
+    assert not result.truncated and not result.unparseable
+    assert extract_answer("nothing", FOUR).unparseable
+
+
+def test_options_as_a_list_get_letters_in_order():
+    assert normalise_options(["yes", "no", "maybe"]) == PUBMEDQA
+    assert extract_answer("<answer>maybe</answer>", ["yes", "no", "maybe"]).letter == "C"
+
+
+def test_different_letters_in_reasoning_and_answer_score_the_answer():
+    completion = "<think>A is tempting; B fits; the answer is B.</think><answer>C</answer>"
+    assert extract_answer(completion, FOUR).is_correct("C")
+    assert not extract_answer(completion, FOUR).is_correct("B")
+
+
+option_sets = st.integers(min_value=2, max_value=10).map(lambda n: {LETTERS[i]: f"option {i}" for i in range(n)})
+noise = st.text(alphabet=st.characters(codec="utf-8"), max_size=400)
+answer_like = st.lists(
+    st.sampled_from(["<think>", "</think>", "<answer>", "</answer>", "\\boxed{", "}", "answer is ", "Answer:",
+                     "**", "(", ")", " ", "\n", "A", "B", "J", "K", "Z", "a", "i", "I think", "option 3", ". "]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.one_of(noise, answer_like), options=option_sets)
+def test_never_raises_and_never_returns_a_letter_outside_the_options(text, options):
+    result = extract_answer(text, options)
+    assert result.letter is None or result.letter in options
+    assert (result.letter is None) == (result.status != "answered")
+
+
+@settings(max_examples=200, deadline=None)
+@given(options=option_sets, data=st.data())
+def test_a_clean_answer_tag_is_always_read(options, data):
+    letter = data.draw(st.sampled_from(sorted(options)))
+    reasoning = data.draw(st.text(alphabet="abcdefgh ABCDEFGH.\n", max_size=200))
+    assert extract_answer(f"<think>{reasoning}</think>\n<answer>{letter}</answer>", options).letter == letter
