@@ -13,7 +13,6 @@ allowed. The `description` of each field is its documentation (`medr1 config sho
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -25,6 +24,9 @@ from pydantic_core import PydanticCustomError
 from medr1_cli.errors import ConfigError
 from medr1_cli.fsutil import atomic_write_text
 from medr1_cli.models.names import BUILTIN_MODELS, BUILTIN_PREFIX
+from medr1_cli.rewards import REGISTRY as REWARDS
+from medr1_cli.rewards import check_reward_options
+from medr1_cli.suggest import did_you_mean
 from medr1_cli.yamlio import KeyPath, dump_yaml, load_yaml_file, parse_scalar
 
 RESOLVED_CONFIG_NAME = "medr1_config.yaml"
@@ -48,7 +50,7 @@ def _invalid(key: str, value: Any, message: str) -> PydanticCustomError:
 def _one_of(kind: str, allowed: Sequence[str]) -> Callable[[str], str]:
     def check(value: str) -> str:
         if value not in allowed:
-            raise ValueError(f"unknown {kind}{_did_you_mean(value, allowed)}; allowed: {', '.join(allowed)}")
+            raise ValueError(f"unknown {kind}{did_you_mean(value, allowed)}; allowed: {', '.join(allowed)}")
         return value
 
     return check
@@ -60,6 +62,14 @@ def _builtin_model_is_known(value: str) -> str:
     return value
 
 
+def _reward_options_are_valid(options: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    problems = check_reward_options(options)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return options
+
+
+RewardName = Annotated[str, AfterValidator(_one_of("reward", REWARDS))]
 BenchmarkName = Annotated[str, AfterValidator(_one_of("benchmark", [*BENCHMARKS, "demo"]))]
 
 
@@ -152,7 +162,7 @@ class DataSection(_Section):
         if self.dataset not in datasets:
             raise _invalid(
                 "dataset", self.dataset,
-                f"neither 'demo' nor a mix in data.mixes{_did_you_mean(self.dataset, datasets)}; "
+                f"neither 'demo' nor a mix in data.mixes{did_you_mean(self.dataset, datasets)}; "
                 f"allowed: {', '.join(datasets)}",
             )
         return self
@@ -181,9 +191,15 @@ class TrainSection(_Section):
     machine_rank: int = Field(0, ge=0, description="This machine's rank in a multi-node run.")
     main_process_ip: str | None = Field(None, description="Address of rank 0 in a multi-node run.")
     main_process_port: int = Field(29500, ge=1, le=65535, description="Rendezvous port of rank 0.")
-    rewards: dict[str, float] = Field(
+    rewards: dict[RewardName, float] = Field(
         default_factory=lambda: {"accuracy": 1.0, "format": 1.0},
-        description="Reward functions and their weights (the reference uses accuracy + format).",
+        description=f"Reward functions and their weights (the reference uses accuracy + format); "
+        f"available: {', '.join(REWARDS)}.",
+    )
+    reward_options: Annotated[dict[str, dict[str, Any]], AfterValidator(_reward_options_are_valid)] = Field(
+        default_factory=dict,
+        description="Options of each reward, e.g. {cosine: {max_len: 4096}, format: {think_prefilled: true}}; "
+        "see the rewards table in the README.",
     )
     resume: str = Field(
         "auto", description="'auto' continues from the newest checkpoint in output_dir, 'never', or a checkpoint path."
@@ -193,6 +209,16 @@ class TrainSection(_Section):
         description="Options passed verbatim to TRL's GRPOConfig (learning_rate, num_generations, ...); "
         "TRL itself validates them when training starts.",
     )
+
+    @model_validator(mode="after")
+    def _reward_options_have_weights(self) -> TrainSection:
+        unweighted = [name for name in self.reward_options if name not in self.rewards]
+        if unweighted:
+            raise _invalid(
+                "reward_options", self.reward_options,
+                f"options for {unweighted}, which train.rewards does not use; give them a weight or remove them",
+            )
+        return self
 
 
 # ---------------------------------------------------------------------------------------- eval
@@ -267,7 +293,7 @@ def find_config_file(name: str | Path) -> Path:
         return candidate
     names = sorted(p.stem for p in shipped.glob("*.yaml"))
     raise ConfigError(
-        f"config '{name}' is neither a file nor a shipped recipe{_did_you_mean(str(name), names)}",
+        f"config '{name}' is neither a file nor a shipped recipe{did_you_mean(str(name), names)}",
         hint=f"shipped recipes: {', '.join(names)}",
     )
 
@@ -361,10 +387,10 @@ def _assign(tree: dict[str, Any], keypath: KeyPath, value: Any) -> None:
 def _describe_validation_error(err: ValidationError, origins: Mapping[KeyPath, str]) -> list[str]:
     described = []
     for item in err.errors(include_url=False):
-        loc = tuple(str(part) for part in item["loc"])
+        loc = tuple(str(part) for part in item["loc"] if part != "[key]")  # pydantic's marker for dict keys
         if item["type"] == "extra_forbidden":
             allowed = _fields_at(loc[:-1])
-            message = f"unknown key{_did_you_mean(loc[-1], allowed)}; allowed here: {', '.join(allowed)}"
+            message = f"unknown key{did_you_mean(loc[-1], allowed)}; allowed here: {', '.join(allowed)}"
             described.append(_describe(loc, _NO_VALUE, message, origins))
             continue
         message = item["msg"].removeprefix("Value error, ")
@@ -374,7 +400,7 @@ def _describe_validation_error(err: ValidationError, origins: Mapping[KeyPath, s
             continue
         if item["type"] == "literal_error":
             allowed = re.findall(r"'([^']*)'", item.get("ctx", {}).get("expected", ""))
-            message += _did_you_mean(str(item["input"]), allowed)
+            message += did_you_mean(str(item["input"]), allowed)
         described.append(_describe(loc, item["input"], message, origins))
     return described
 
@@ -407,14 +433,3 @@ def _fields_at(loc: KeyPath) -> list[str]:
             return []
         model = annotation
     return list(model.model_fields)
-
-
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    choices = list(choices)
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    # Abbreviations and long forms (eval / evaluation, lr / lr_scheduler) are too far apart for difflib.
-    close = close or sorted(
-        (c for c in choices if min(len(c), len(word)) >= 3 and (c.startswith(word) or word.startswith(c))),
-        key=lambda c: abs(len(c) - len(word)),
-    )
-    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,102 @@
+"""Answer-extraction throughput: medr1's extractor beside a difflib fuzzy matcher.
+
+The reference evaluators fall back to difflib similarity between the output and each option, so they
+always return *some* letter. This prints, for the same synthetic completions of realistic length
+(2–8 KB of reasoning, then an answer in one of the forms models write), completions per second on
+one core for both, and how often each one reads the intended answer or invents one.
+
+    python benchmarks/extraction.py [--n 100000] [--peer-n 2000] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import random
+import time
+
+from medr1_cli.answers import LETTERS, extract_answer
+
+WORDS = (
+    "patient fever cough anemia iron ferritin biopsy murmur creatinine sodium sepsis infarction stroke "
+    "therefore however consider exclude likely unlikely because diagnosis mechanism treatment finding"
+).split()
+
+
+def make_completion(rng: random.Random) -> tuple[str, dict[str, str], str | None]:
+    """A completion, its options, and the letter it intends (None: it gives no readable answer)."""
+    n_options = rng.choice([4, 5, 10])
+    options = {LETTERS[i]: " ".join(rng.choices(WORDS, k=3)) for i in range(n_options)}
+    letter = rng.choice(list(options))
+    reasoning, target = [], rng.randint(2000, 8000)
+    while sum(len(s) for s in reasoning) < target:
+        sentence = " ".join(rng.choices(WORDS, k=rng.randint(6, 18)))
+        if rng.random() < 0.05:  # letters mentioned while reasoning must not count
+            sentence += f" Option {rng.choice(list(options))} seems possible."
+        reasoning.append(sentence.capitalize() + ".")
+    think = "<think>\n" + "\n".join(reasoning) + "\n</think>\n"
+    form = rng.random()
+    if form < 0.45:
+        return think + f"<answer>{letter}</answer>", options, letter
+    if form < 0.60:
+        return think + f"The answer is **{letter}**.", options, letter
+    if form < 0.70:
+        return think + f"Final answer: \\boxed{{{letter}}}", options, letter
+    if form < 0.78:
+        return think + f"<answer>{options[letter]}</answer>", options, letter
+    if form < 0.88:
+        return think + "I cannot decide between the options.", options, None
+    return think[: len(think) // 2], options, None  # truncated mid-thought
+
+
+def fuzzy_letter(completion: str, options: dict[str, str]) -> str:
+    """The reference-style fallback: the option most similar to the end of the output."""
+    tail = completion[-300:]
+    return max(options, key=lambda k: difflib.SequenceMatcher(None, tail, f"{k}. {options[k]}").ratio())
+
+
+def rate(items, read) -> tuple[float, list]:
+    started = time.process_time()  # CPU time of this process: one core, whatever else the machine does
+    answers = [read(text, options) for text, options, _ in items]
+    return len(items) / (time.process_time() - started), answers
+
+
+def agreement(items, answers) -> tuple[float, float]:
+    """(share of answerable items read correctly, share of unanswerable items given a letter anyway)."""
+    answerable = [(a, i[2]) for a, i in zip(answers, items) if i[2] is not None]
+    unanswerable = [a for a, i in zip(answers, items) if i[2] is None]
+    right = sum(a == intended for a, intended in answerable) / max(1, len(answerable))
+    invented = sum(a is not None for a in unanswerable) / max(1, len(unanswerable))
+    return right, invented
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000, help="completions for medr1")
+    parser.add_argument("--peer-n", type=int, default=2_000, help="completions for the (much slower) fuzzy matcher")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    rng = random.Random(args.seed)
+    items = [make_completion(rng) for _ in range(args.n)]
+    mean_kb = sum(len(t) for t, _, _ in items) / len(items) / 1024
+
+    medr1_rate, medr1_answers = rate(items, lambda t, o: extract_answer(t, o).letter)
+    peer_items = items[: args.peer_n]
+    peer_rate, peer_answers = rate(peer_items, fuzzy_letter)
+
+    print(f"{args.n} synthetic completions, mean {mean_kb:.1f} KB; fuzzy matcher on the first {args.peer_n}")
+    print(f"{'extractor':<18}{'completions/s':>15}{'reads intended':>16}{'invents a letter':>18}")
+    for label, speed, its_items, answers in (
+        ("medr1", medr1_rate, items, medr1_answers),
+        ("difflib fuzzy", peer_rate, peer_items, peer_answers),
+    ):
+        right, invented = agreement(its_items, answers)
+        print(f"{label:<18}{speed:>15,.0f}{right:>16.1%}{invented:>18.1%}")
+    print(f"medr1 / fuzzy speed: {medr1_rate / peer_rate:,.1f}x")
+    verdict = "meets" if medr1_rate >= 20_000 else "MISSES"
+    print(f"target: >= 20,000 completions/s on one core -> {verdict}")
+
+
+if __name__ == "__main__":
+    main()
