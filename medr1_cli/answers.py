@@ -23,8 +23,10 @@ Option texts count too, so PubMedQA's yes / no / maybe answers map to their lett
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 Rule = Literal["answer_tag", "boxed", "answer_phrase", "bare_answer"]
@@ -71,7 +73,6 @@ def extract_answer(completion: str, options: OptionsLike, *, require_think: bool
     `require_think`: the model was asked to think first (or the template pre-filled `<think>`), so
     a completion without `</think>` ran out of budget mid-thought and is truncated.
     """
-    choices = options if isinstance(options, dict) else normalise_options(options)
     text = completion or ""
 
     close = text.rfind("</think>")
@@ -81,138 +82,230 @@ def extract_answer(completion: str, options: OptionsLike, *, require_think: bool
         return Extraction(None, "truncated", detail="no </think>: the reasoning never ended")
     else:
         final = text
+    options = _Options(options)
 
-    start = final.rfind("<answer>")
-    if start >= 0:
-        end = final.find("</answer>", start)
-        if end >= 0:
-            return _judge(final[start + len("<answer>") : end], choices, "answer_tag")
+    tag = _last_answer_tag(final)
+    if tag is not None:
+        return _judge(tag, options, "answer_tag")
 
     boxed = _last_boxed(final)
     if boxed is not None:
-        return _judge(boxed, choices, "boxed")
+        return _judge(boxed, options, "boxed")
 
-    phrase = _last_answer_phrase(final, choices)
+    phrase = _last_answer_phrase(final, options)
     if phrase is not None:
         return phrase
 
     if len(final) <= _BARE_ANSWER_MAX_CHARS and final.strip():
-        verdict = _judge(final, choices, "bare_answer", exact_text=True, letter_needs_delimiter=True)
+        verdict = _judge(final, options, "bare_answer", letter_needs_delimiter=True)
         if verdict.status != "unparseable":
             return verdict
     return Extraction(None, "unparseable", detail="no answer tag, \\boxed{}, answer phrase or bare answer")
 
 
+class _Options:
+    """One question's options. Their texts are normalised at most once per completion, and only
+    when a span has to be compared with them (an adversarial completion can hold thousands)."""
+
+    def __init__(self, options: OptionsLike) -> None:
+        self.letters = normalise_options(options)
+
+    @cached_property
+    def texts(self) -> dict[str, str]:
+        return {letter: _normalise_text(text) for letter, text in self.letters.items()}
+
+
 # ------------------------------------------------------------------------------ the spans
-def _last_boxed(text: str) -> str | None:
-    """Content of the last `\\boxed{…}`, with nested braces balanced."""
-    start = text.rfind("\\boxed{")
-    if start < 0:
+# Searched case-insensitively on the original text: lowercasing first can change its length ("İ").
+_LAST_ANSWER_OPEN = re.compile(r".*<answer>", re.IGNORECASE | re.DOTALL)
+_ANSWER_CLOSE = re.compile(r"</answer>", re.IGNORECASE)
+
+
+def _last_answer_tag(text: str) -> str | None:
+    """Content of the last `<answer>` (any letter case), if that tag is closed."""
+    opened = _LAST_ANSWER_OPEN.match(text)
+    if opened is None:
         return None
-    depth, index = 1, start + len("\\boxed{")
-    while index < len(text):
-        char = text[index]
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return _strip_latex(text[start + len("\\boxed{") : index])
-        index += 1
-    return None  # unbalanced: the box never closed
+    closed = _ANSWER_CLOSE.search(text, opened.end())
+    return None if closed is None else text[opened.end() : closed.start()]
 
 
-_LATEX_WRAPPER = re.compile(r"\\(?:text|textbf|mathrm|mathbf|textit|mbox)\s*\{([^{}]*)\}")
+def _last_boxed(text: str) -> str | None:
+    """Content of the last complete `\\boxed{…}`, nested braces balanced.
+
+    A box that never closes ("I initially wrote \\boxed{") is skipped. A box that opened earlier
+    and is still open where that one starts never closes either, so each earlier box is scanned
+    only up to the start of the later one: the whole search stays linear.
+    """
+    limit = len(text)
+    while (start := text.rfind("\\boxed{", 0, limit)) >= 0:
+        content = start + len("\\boxed{")
+        depth = 1
+        for index in range(content, limit):
+            char = text[index]
+            if char == "{":
+                depth += 1
+            elif char == "}":
+                depth -= 1
+                if depth == 0:
+                    return text[content:index]
+        limit = start
+    return None
 
 
-def _strip_latex(content: str) -> str:
-    return _LATEX_WRAPPER.sub(r"\1", content).replace("\\", " ")
-
-
-# "answer" followed by an optional verb and separators, markdown allowed anywhere in between.
-_PHRASE_TAIL = re.compile(
-    r"[\s*_]*(?:(?:is|was|would\s+be|will\s+be|should\s+be|choice|option)\b[\s*_]*)?"
-    r"(?:(?:therefore|thus|clearly|likely|probably|definitely|most\s+likely)\b[\s*_]*)?"
-    r"[:=\-–—]?[\s*_]*(?:(?:option|choice)\b[\s*_]*)?",
+_GAP = r"[ \t*_]*"  # spaces and markdown between the words of a phrase, never a line break
+_HEDGE = (  # "answer, therefore, is", "answer to this question is", "answer is indeed"
+    r"(?:therefore|thus|then|hence|here|indeed|actually|ultimately|finally|clearly|certainly|definitely"
+    r"|(?:most[ \t]+)?likely|probably|I[ \t]+(?:believe|think)|to[ \t]+(?:this|the)[ \t]+question)(?![a-z])"
+)
+# The lookahead (a word) is only there for speed: most phrases have no aside at all.
+_ASIDE = rf"(?:{_GAP}(?:,{_GAP})?(?=[a-z]{{2}}|I[ \t]){_HEDGE},?)"
+# Anchored on "answer" or "correct / best / right option (choice)", then an optional verb or
+# separator, markdown allowed anywhere in between, all on one line.
+_ANSWER_PHRASE = re.compile(
+    rf"(?:answer(?P<listing>{_GAP}(?:choice|option))?|(?:correct|best|right)[ \t]+(?:option|choice))"
+    rf"(?![a-z0-9]){_ASIDE}{{0,2}}"
+    rf"(?P<verb>{_GAP}(?:is|was|(?:would|will|should|must)[ \t]+be|(?:seems|appears)[ \t]+to[ \t]+be)(?![a-z]))?"
+    rf"{_ASIDE}{{0,2}}(?P<separator>{_GAP}[:=\-–—])?{_GAP}(?:(?:option|choice)(?![a-z]){_GAP})?",
     re.IGNORECASE,
 )
+_PHRASE_CANDIDATES = 50  # only the last few phrases can be the answer; thousands would be slow
+_PHRASE_SPAN_CHARS = 200
+# After a bare "answer" (no verb, no colon), only a letter standing alone: "answer B." is an answer,
+# "Answer A is incorrect because…" and "answer B (vitamin B12) is a distractor" discuss an option.
+_STANDALONE_LETTER = re.compile(r"[^\S\n]*[(\['\"“‘]?[A-Za-z][)\]'\"”’]?(?:[.,;:!?]|[^\S\n]*$)")
 
 
-def _last_answer_phrase(text: str, choices: dict[str, str]) -> Extraction | None:
-    """The last "answer is X" / "answer: X" whose X is readable, scanning from the end."""
-    lowered = text.lower()
-    position = len(lowered)
-    while (position := lowered.rfind("answer", 0, position)) >= 0:
-        tail = _PHRASE_TAIL.match(text, position + len("answer"))
-        remainder = text[tail.end() : tail.end() + 200].split("\n", 1)[0]
-        if tail.end() > position + len("answer") and remainder.strip():
-            verdict = _judge(remainder, choices, "answer_phrase", exact_text=False)
-            if verdict.status != "unparseable":
-                return verdict
+def _last_answer_phrase(text: str, options: _Options) -> Extraction | None:
+    """The last "answer is X" / "answer: X" / "the correct option is X" whose X is readable."""
+    for phrase in reversed(deque(_ANSWER_PHRASE.finditer(text), maxlen=_PHRASE_CANDIDATES)):
+        verdict = _read_phrase(text, phrase, options)
+        if verdict is not None and verdict.status != "unparseable":
+            return verdict
     return None
+
+
+def _read_phrase(text: str, phrase: re.Match[str], options: _Options) -> Extraction | None:
+    """What one answer phrase says, or None when it says nothing readable."""
+    line = text[phrase.end() : phrase.end() + _PHRASE_SPAN_CHARS].split("\n", 1)[0]
+    if phrase["verb"] is None and phrase["separator"] is None:
+        if not _STANDALONE_LETTER.match(line.translate(_MARKDOWN)):
+            return None
+    elif not line.strip():
+        # A heading "Final answer:" may put the answer alone on the next line; "each answer option:"
+        # introduces a list of options instead.
+        if phrase["listing"] is not None or not (phrase["separator"] or "").endswith(":"):
+            return None
+        line = text[phrase.end() : phrase.end() + 2 * _PHRASE_SPAN_CHARS].lstrip().split("\n", 1)[0]
+        if not _is_only_an_answer(line, options):
+            return None
+    return _judge(line, options, "answer_phrase", exact_text=False)
+
+
+def _is_only_an_answer(line: str, options: _Options) -> bool:
+    """Whether the line holds nothing but an answer: "C", "**(C)**", "C. Folate" or "Folate"."""
+    said = _normalise_text(_clean(line))
+    letter, _, rest = said.partition(" ")
+    return said in options.texts.values() or (len(letter) == 1 and rest in ("", options.texts.get(letter.upper())))
 
 
 # ----------------------------------------------------------------------- reading a span
 _MARKDOWN = str.maketrans("", "", "*_`")
-# A letter at the start: "B", "(B)", "[B]", "B.", "B)", "B:", "B - text", "B text", "option B".
-_LEADING_LETTER = re.compile(r"^[\s(\[{]*([A-Za-z])(?![A-Za-z0-9])[)\]}]?\s*(?:([.:)\-–—,]|$)|(\s+\S))")
-# A second letter joined to the first: "B and C", "B, C", "B/C", "B or (C)".
-_SECOND_LETTER = re.compile(r"^\s*(?:,|and|or|&|/|\+)\s*[(\[]?([A-Z])(?![A-Za-z0-9])")
-_NOT_WORD = re.compile(r"[^\w\s]")
-_PRONOUN_I = re.compile(
-    r"I\s+(?:think|believe|am|would|will|guess|feel|can|cannot|can't|don't|do|need|have|suspect|choose|pick)\b"
+_LATEX_WRAPPER = re.compile(
+    r"\\(?:boxed|text|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|mbox)\s*\{([^{}]*)\}"
 )
+_LATEX_NESTING = 4  # \boxed{\text{\textbf{C}}}; deeper nesting is not an answer, and costs a pass each
+_MATH_DELIMITER = re.compile(r"\\[()\[\]]|\$")  # \( \) \[ \] $
+# "Option B", "choice C: Folate" as the whole span: the word only introduces the letter.
+_OPTION_WORD = re.compile(r"^(?:option|choice)(?![a-z])\s*", re.IGNORECASE)
+_LONE_LETTER = re.compile(r"[(\[{'\"“‘]*([A-Za-z])[)\]}'\"”’]*[.:;!?]?")
+# A letter at the start: "B", "(B)", "'B'", "B.", "B)", "B;", "B - text", "B text", "B\n…".
+_LEADING_LETTER = re.compile(
+    r"[\s(\[{'\"“‘]*([A-Za-z])(?![A-Za-z0-9])[)\]}'\"”’]*"
+    r"(?:[^\S\n]*(?P<delimiter>[.:)\-–—,;!?]|\n|$)|(?P<words>[^\S\n]+\S))"
+)
+# A second letter joined to the first: "B and C", "B, C", "B/C", "B or (C)".
+_SECOND_LETTER = re.compile(r"\s*(?:,|and|or|&|/|\+)\s*[(\['\"“‘]?([A-Z])(?![A-Za-z0-9])")
+# "I" before a lowercase word is the pronoun ("I believe", "I go with C"), except before the few
+# words that follow an answer letter ("I and J", "I because…").
+_PRONOUN_I = re.compile(r"I(?:\s+(?!(?:and|or|because|since)\b)[a-z]|['’][a-z])")
+# A one-word option text read from the start of a longer span needs a delimiter after it:
+# "no." or "no, because…" answers, "no longer in doubt" does not.
+_ONE_WORD_ENDS = re.compile(r"\W*\w+(?!\w)[^\S\n]*(?:[^\w\s]|\n|$|(?<=\s)(?:because|since)\b)")
+_NOT_WORD = re.compile(r"[^\w\s]")
 
 
 def _judge(
     span: str,
-    choices: dict[str, str],
+    options: _Options,
     rule: Rule,
     *,
     exact_text: bool = True,
     letter_needs_delimiter: bool = False,
 ) -> Extraction:
-    """Read the answer in `span`: a leading letter, or an option's text (whole span or its start).
+    """Read the answer in `span`: an option's text (whole span or, with exact_text=False, its
+    start), else a leading letter.
 
+    Text comes first because some texts begin like a letter: "B cells", "E. coli", "I and III".
     `letter_needs_delimiter`: for a bare final text, "A 45-year-old…" is prose, while "A." or
     "A) Iron" is an answer.
     """
-    cleaned = span.translate(_MARKDOWN).strip()
-    match = _LEADING_LETTER.match(cleaned)
+    cleaned = _clean(span)
+    lone = _LONE_LETTER.fullmatch(cleaned)
+    if lone:  # a letter even where an option's text is one too (blood groups O, A, B, AB)
+        return _judge_letter(lone[1].upper(), "", options, rule)
+    by_text = _option_by_text(cleaned, options, whole=exact_text)
+    if by_text:
+        return Extraction(by_text, "answered", rule, "matched the option's text")
+
+    lettered = _OPTION_WORD.sub("", cleaned, count=1)
+    match = _LEADING_LETTER.match(lettered)
     if match:
         raw = match.group(1)
-        followed_by_words = match.group(3) is not None
         # A lowercase letter followed by words is an article or a word ("a deficiency"), and so is
-        # "I think…"; neither is an answer.
-        is_word = followed_by_words and (
-            raw.islower() or letter_needs_delimiter or (raw == "I" and _PRONOUN_I.match(cleaned))
+        # the pronoun "I"; neither is an answer.
+        is_word = match["words"] is not None and (
+            raw.islower() or letter_needs_delimiter or _PRONOUN_I.match(lettered, match.start(1)) is not None
         )
         if not is_word:
-            letter = raw.upper()
-            second = _SECOND_LETTER.match(cleaned[match.end(1) :].lstrip(")]}.:"))
-            if second and second.group(1) != letter:
-                return Extraction(None, "several_letters", rule, f"both {letter} and {second.group(1)}")
-            if letter not in choices:
-                valid = f"{min(choices)}–{max(choices)}" if choices else "none"
-                return Extraction(None, "invalid_letter", rule, f"{letter} is not an option ({valid})")
-            return Extraction(letter, "answered", rule)
-
-    text_match = _option_by_text(cleaned, choices, whole=exact_text)
-    if text_match:
-        return Extraction(text_match, "answered", rule, "matched the option's text")
+            return _judge_letter(raw.upper(), lettered[match.end(1) :], options, rule)
 
     if rule in ("answer_tag", "boxed"):  # "<answer>The answer is B</answer>"
-        inner = _last_answer_phrase(cleaned, choices)
+        inner = _last_answer_phrase(cleaned, options)
         if inner is not None:
             return Extraction(inner.letter, inner.status, rule, inner.detail)
     return Extraction(None, "unparseable", rule, f"could not read an option in {span.strip()[:60]!r}")
+
+
+def _judge_letter(letter: str, after: str, options: _Options, rule: Rule) -> Extraction:
+    """The verdict on a leading letter, given the text `after` it."""
+    rest = after.lstrip(")]}'\"”’.:")
+    second = _SECOND_LETTER.match(rest)
+    if second and second.group(1) != letter and not _PRONOUN_I.match(rest, second.start(1)):
+        return Extraction(None, "several_letters", rule, f"both {letter} and {second.group(1)}")
+    if letter not in options.letters:
+        valid = f"{min(options.letters)}–{max(options.letters)}" if options.letters else "none"
+        return Extraction(None, "invalid_letter", rule, f"{letter} is not an option ({valid})")
+    return Extraction(letter, "answered", rule)
+
+
+def _clean(span: str) -> str:
+    """The span without markdown, LaTeX text wrappers or math delimiters."""
+    cleaned = span.translate(_MARKDOWN)
+    if "\\" in cleaned or "$" in cleaned:
+        for _ in range(_LATEX_NESTING):  # innermost wrapper first: \boxed{\text{\textbf{C}}}
+            cleaned, unwrapped = _LATEX_WRAPPER.subn(r"\1", cleaned)
+            if not unwrapped:
+                break
+        cleaned = _MATH_DELIMITER.sub(" ", cleaned).replace("\\", " ")
+    return cleaned.strip()
 
 
 def _normalise_text(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
 
 
-def _option_by_text(span: str, choices: dict[str, str], *, whole: bool) -> str | None:
+def _option_by_text(span: str, options: _Options, *, whole: bool) -> str | None:
     """The letter whose option text is the whole span (or, with whole=False, begins it).
 
     When several options begin the span ("Vitamin B" and "Vitamin B12"), the longest wins; when two
@@ -222,9 +315,8 @@ def _option_by_text(span: str, choices: dict[str, str], *, whole: bool) -> str |
     if not said:
         return None
     matches = []
-    for letter, option in choices.items():
-        expected = _normalise_text(option)
-        if expected and (said == expected or (not whole and (said + " ").startswith(expected + " "))):
+    for letter, expected in options.texts.items():
+        if expected and (said == expected or (not whole and _begins_with(said, expected, span))):
             matches.append((len(expected), letter))
     if not matches:
         return None
@@ -232,3 +324,11 @@ def _option_by_text(span: str, choices: dict[str, str], *, whole: bool) -> str |
     if len(matches) > 1 and matches[0][0] == matches[1][0]:
         return None
     return matches[0][1]
+
+
+def _begins_with(said: str, expected: str, span: str) -> bool:
+    """Whether the option text `expected` begins `said` (the normalised `span`). Several words may
+    be followed by more ("Vitamin B12 deficiency"); a single word needs a delimiter after it."""
+    if not (said + " ").startswith(expected + " "):
+        return False
+    return " " in expected or _ONE_WORD_ENDS.match(span) is not None

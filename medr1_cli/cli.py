@@ -101,8 +101,9 @@ def prepare_data(
     config: ConfigFile = None,
     overrides: Overrides = None,
     dataset: Dataset = None,
-    data_format: Annotated[
-        Optional[str], typer.Option("--format", metavar="FORMAT", help="Force the native format instead of detecting it.")
+    formats: Annotated[
+        Optional[list[str]],
+        typer.Option("--format", metavar="SOURCE=FORMAT", help="Force a source's native format; repeatable."),
     ] = None,
     template: Annotated[
         Optional[str], typer.Option(metavar="r1|no-think|boxed|plain", help="Prompt template.")
@@ -111,19 +112,32 @@ def prepare_data(
         Optional[str], typer.Option(metavar="none|easy-to-hard|interleave", help="Order of items by difficulty.")
     ] = None,
     on_overlap: Annotated[
-        Optional[str], typer.Option(metavar="drop|error|warn", help="What to do with a training item found in an evaluation set.")
+        Optional[str],
+        typer.Option(metavar="drop|error|warn", help="What to do with a training item found in an evaluation set."),
     ] = None,
     seed: Annotated[Optional[int], typer.Option(metavar="INT", help="Sampling seed.")] = None,
     output_dir: OutputDir = None,
 ) -> None:
-    """Build a seeded, decontaminated training mix from MedQA-USMLE / MedXpertQA (or your own sources)."""
-    from medr1_cli.errors import NotAvailableYet
+    """Build a seeded, decontaminated training mix from MedQA-USMLE / MedXpertQA (or your own sources).
 
-    _resolve(
+    Writes <output-dir>/<dataset>/ with the HF dataset, a JSONL copy, manifest.json (inputs and their
+    checksums, chosen and held-out ids, everything dropped and why) and the resolved config.
+    """
+    from medr1_cli.data.prepare import prepare_data as run
+
+    forced = {}
+    for item in formats or []:
+        source, sep, name = item.partition("=")
+        if not sep or not source or not name:
+            from medr1_cli.errors import ConfigError
+
+            raise ConfigError(f"--format {item!r}: expected SOURCE=FORMAT, e.g. --format medqa=medqa-hf")
+        forced[f"data.formats.{source}"] = ("--format", name)
+    resolved = _resolve(
         config, overrides,
+        **forced,
         **{
             "data.dataset": ("--dataset", dataset),
-            "data.format": ("--format", data_format),
             "data.template": ("--template", template),
             "data.curriculum": ("--curriculum", curriculum),
             "data.on_overlap": ("--on-overlap", on_overlap),
@@ -131,7 +145,7 @@ def prepare_data(
             "data.output_dir": ("--output-dir", _str(output_dir)),
         },
     )
-    raise NotAvailableYet("prepare-data", issue=3)
+    run(resolved)
 
 
 # Arguments after `--` are kept for the launcher; unknown --options before it are still errors.

@@ -16,11 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.errors import ConfigError
 from medr1_cli.fsutil import atomic_write_text
 from medr1_cli.models.names import BUILTIN_MODELS, BUILTIN_PREFIX
@@ -32,7 +33,6 @@ from medr1_cli.yamlio import KeyPath, dump_yaml, load_yaml_file, parse_scalar
 RESOLVED_CONFIG_NAME = "medr1_config.yaml"
 BENCHMARKS = ("medmcqa", "medqa", "pubmedqa", "mmlu_pro_med", "gpqa_med", "medxpertqa")
 
-Template = Literal["r1", "no-think", "boxed", "plain"]
 
 
 class _Section(BaseModel):
@@ -69,6 +69,7 @@ def _reward_options_are_valid(options: dict[str, dict[str, Any]]) -> dict[str, d
     return options
 
 
+TemplateName = Annotated[str, AfterValidator(_one_of("template", TEMPLATES))]
 RewardName = Annotated[str, AfterValidator(_one_of("reward", REWARDS))]
 BenchmarkName = Annotated[str, AfterValidator(_one_of("benchmark", [*BENCHMARKS, "demo"]))]
 
@@ -112,58 +113,118 @@ class ModelSection(_Section):
 
 
 # ---------------------------------------------------------------------------------------- data
-def _reference_mixes() -> dict[str, dict[str, int]]:
-    # open-medical-r1's three training sets ("dataset1..3"), in number of questions per source.
+def _reference_mixes() -> dict[str, dict[str, MixAmount]]:
+    # open-medical-r1's three training sets ("dataset1..3") and the built-in demo mix.
     return {
         "usmle": {"medqa": 1090},
         "mix": {"medqa": 600, "medxpertqa": 490},
         "xpert": {"medxpertqa": 490},
+        "demo": {"demo-medqa": 48, "demo-medxpertqa": 16},
     }
+
+
+MixAmount = Union[StrictInt, Annotated[float, Field(gt=0.0, le=1.0)], Literal["all"]]
 
 
 class DataSection(_Section):
     dataset: str = Field(
         "mix",
-        description="Which training mix to build: a name in `data.mixes` (usmle, mix, xpert, or your "
-        "own, e.g. custom) or 'demo' (built-in demo questions, no download).",
+        description="Which training mix to build: a name in `data.mixes` — usmle, mix, xpert (the "
+        "reference mixes), demo (built-in questions, no download) or your own.",
     )
     sources: dict[str, str] = Field(
         default_factory=lambda: {
             "medqa": "GBaker/MedQA-USMLE-4-options",
-            "medxpertqa": "TsinghuaC3I/MedXpertQA",
+            "medxpertqa": "TsinghuaC3I/MedXpertQA:Text",
+            "demo-medqa": "builtin:medqa",
+            "demo-medxpertqa": "builtin:medxpertqa",
         },
-        description="Where each source's data comes from: a file, a folder, or a Hub id (needs network).",
+        description="Where each source's questions come from: a file, a folder (the file for the source's "
+        "split is picked), builtin:NAME, or a Hub id `owner/name[:config]` (needs network). Entries you "
+        "set are added to the built-in ones; null removes one.",
     )
-    mixes: dict[str, dict[str, int]] = Field(
+    splits: dict[str, str] = Field(
+        default_factory=lambda: {"medqa": "train", "medxpertqa": "test"},
+        description="Which split of a folder or Hub source to read (MedXpertQA has only `test`).",
+    )
+    formats: dict[str, str] = Field(
+        default_factory=dict,
+        description="Force a source's native format instead of detecting it, e.g. {medqa: medqa-hf}.",
+    )
+    mixes: dict[str, dict[str, MixAmount]] = Field(
         default_factory=_reference_mixes,
-        description="Training mixes: name -> {source: number of questions}, sampled seeded and without replacement.",
+        description="Training mixes: name -> {source: amount}; an amount is a number of questions, a "
+        "fraction in (0, 1] of the source, or 'all'. Sampled seeded and without replacement.",
     )
-    format: str = Field("auto", description="Force the native format of every source instead of detecting it.")
-    seed: int = Field(42, description="Seed for sampling, splitting and option shuffling.")
-    template: Template = Field("r1", description="Prompt template (the same templates are used for evaluation).")
+    holdout: dict[str, str] = Field(
+        default_factory=lambda: {
+            "medxpertqa": "question_type",
+            "demo-medxpertqa": "question_type",
+            "demo-medqa": "step",
+        },
+        description="Sources that are also evaluation sets: the training part is sampled stratified by this "
+        "metadata key and the rest is recorded in the manifest as held out, so evaluation can exclude "
+        "the training items (MedXpertQA has no train split).",
+    )
+    seed: int = Field(42, description="Seed for sampling, splitting and GPQA option shuffling.")
+    template: TemplateName = Field("r1", description="Prompt template (the same templates are used for evaluation).")
     system_prompt: str | None = Field(None, description="Replace the template's system prompt.")
     curriculum: Literal["none", "easy-to-hard", "interleave"] = Field(
-        "none", description="Order of training items by difficulty."
+        "none",
+        description="Order of training items by difficulty. Needs train.grpo.shuffle_dataset: false, or TRL "
+        "reshuffles them.",
+    )
+    curriculum_batch_size: int = Field(
+        16, ge=2, description="With interleave: every run of this many items holds easy and hard ones."
     )
     grading_file: str | None = Field(
-        None, description="JSONL of {id, pass_rate} that overrides metadata-based difficulty."
+        None, description="JSONL of {id, pass_rate} that replaces metadata-based difficulty where given."
     )
     on_overlap: Literal["drop", "error", "warn"] = Field(
-        "drop", description="What to do with a training item that overlaps an evaluation set."
+        "drop",
+        description="A training candidate that overlaps an evaluation set in eval.data: drop it before "
+        "sampling, stop with an error, or keep it with a warning.",
     )
-    max_prompt_tokens: int = Field(
-        1024, ge=1, description="Prompts longer than this are dropped (TRL >= 0.28 no longer truncates them)."
+    overlap_ngram: int = Field(13, ge=5, description="Word n-gram length for the overlap check.")
+    overlap_min_share: float = Field(
+        0.5, gt=0.0, le=1.0,
+        description="A training question overlaps when at least this share of its n-grams occur in evaluation "
+        "questions (one shared stock phrase is not a copy).",
     )
-    output_dir: str = Field("data/prepared", description="Where prepared datasets and their manifests go.")
+    on_bad_item: Literal["error", "skip"] = Field(
+        "error", description="A row whose answer is not among its options: stop, or skip it and count it."
+    )
+    max_prompt_tokens: int | None = Field(
+        1024, ge=1,
+        description="Prompts longer than this (with the chat template of model.name_or_path) are dropped "
+        "and counted, since TRL >= 0.28 no longer truncates prompts; null disables the check.",
+    )
+    mmlu_pro_categories: list[str] = Field(
+        default_factory=lambda: ["health", "biology"], description="MMLU-Pro categories that count as medical."
+    )
+    gpqa_domains: list[str] = Field(
+        default_factory=lambda: ["Biology"], description="GPQA high-level domains that count as medical."
+    )
+    medmcqa_cop: Literal["auto", "0", "1"] = Field(
+        "auto",
+        description="Whether MedMCQA's `cop` counts from 0 (Hub) or 1 (raw release); auto detects it "
+        "from the file and stops when the file cannot tell.",
+    )
+    output_dir: str = Field("data/prepared", description="Prepared datasets go to <output_dir>/<dataset>/.")
 
     @model_validator(mode="after")
-    def _dataset_is_known(self) -> DataSection:
-        datasets = ["demo", *self.mixes]
-        if self.dataset not in datasets:
+    def _mix_is_known_and_complete(self) -> DataSection:
+        if self.dataset not in self.mixes:
             raise _invalid(
                 "dataset", self.dataset,
-                f"neither 'demo' nor a mix in data.mixes{did_you_mean(self.dataset, datasets)}; "
-                f"allowed: {', '.join(datasets)}",
+                f"not a mix in data.mixes{did_you_mean(self.dataset, self.mixes)}; allowed: {', '.join(self.mixes)}",
+            )
+        unknown = [name for name in self.mixes[self.dataset] if name not in self.sources]
+        if unknown:
+            raise _invalid(
+                "mixes", self.mixes[self.dataset],
+                f"mix '{self.dataset}' uses source(s) {unknown} that data.sources does not define"
+                + "".join(did_you_mean(u, self.sources) for u in unknown),
             )
         return self
 
@@ -230,10 +291,12 @@ class EvalSection(_Section):
     backend: Literal["auto", "vllm", "hf"] = Field(
         "auto", description="Generation backend: vllm (GPU), hf (transformers generate; works on CPU), auto."
     )
-    data: dict[str, str] = Field(
-        default_factory=dict, description="Benchmark name -> file, folder or Hub id of its data."
+    data: dict[BenchmarkName, str] = Field(
+        default_factory=dict,
+        description="Benchmark name -> file, folder, builtin:NAME or Hub id of its data. prepare-data checks "
+        "training items against every set named here.",
     )
-    template: Template = Field("r1", description="Prompt template; keep it equal to the training template.")
+    template: TemplateName = Field("r1", description="Prompt template; keep it equal to the training template.")
     system_prompt: str | None = Field(None, description="Replace the template's system prompt.")
     temperature: float = Field(0.0, ge=0.0, description="Sampling temperature; 0 = greedy.")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling threshold.")
@@ -308,7 +371,7 @@ def resolve_config(
     `flags` maps dotted keys to (flag name, value) of explicit command-line flags; a None value means
     the flag was not given. Raises ConfigError listing every problem found.
     """
-    merged: dict[str, Any] = {}
+    merged: dict[str, Any] = _extensible_defaults()
     origins: dict[KeyPath, str] = {}
     problems: list[str] = []
 
@@ -338,6 +401,7 @@ def resolve_config(
         _assign(merged, keypath, value)
         origins[keypath] = f"flag {flag}"
 
+    _drop_removed_entries(merged)
     config = None
     try:
         config = Medr1Config.model_validate(merged)
@@ -363,6 +427,26 @@ def explain_fields(model: type[BaseModel] = Medr1Config, prefix: str = "") -> It
             continue
         default = field.get_default(call_default_factory=True)
         yield f"{prefix}{name}", repr(default), field.description or ""
+
+
+# Mappings that are registries of named entries: a file or --set adds or changes entries and keeps
+# the built-in ones (a null value removes one). Every other mapping is replaced as a whole.
+EXTENSIBLE = (("data", "sources"), ("data", "splits"), ("data", "mixes"), ("data", "holdout"))
+
+
+def _extensible_defaults() -> dict[str, Any]:
+    defaults = Medr1Config().model_dump(mode="json")
+    tree: dict[str, Any] = {}
+    for section, key in EXTENSIBLE:
+        tree.setdefault(section, {})[key] = defaults[section][key]
+    return tree
+
+
+def _drop_removed_entries(tree: dict[str, Any]) -> None:
+    for section, key in EXTENSIBLE:
+        entries = tree.get(section, {}).get(key)
+        if isinstance(entries, dict):
+            tree[section][key] = {name: value for name, value in entries.items() if value is not None}
 
 
 def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> None:

@@ -38,11 +38,11 @@ class StageResult:
 class Stage:
     name: str
     describe: str
-    run: Callable[[Medr1Config, Path], StageResult] | None
+    run: Callable[[Medr1Config, Path, Console], StageResult] | None
     pending_issue: int | None = None
 
 
-def check_model(config: Medr1Config, root: Path) -> StageResult:
+def check_model(config: Medr1Config, root: Path, console: Console) -> StageResult:
     """Materialise the model if needed, then load it and answer one question through its chat template."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -52,7 +52,8 @@ def check_model(config: Medr1Config, root: Path) -> StageResult:
 
     hf_logging.disable_progress_bar()  # the stage has its own status line; tqdm bars would tear it
 
-    path = resolve_model_path(config.model.name_or_path)
+    with console.status(f"preparing {config.model.name_or_path} (a built-in model is built once) …"):
+        path = resolve_model_path(config.model.name_or_path)
     started = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(path, revision=config.model.revision)
     model = AutoModelForCausalLM.from_pretrained(path, revision=config.model.revision, dtype=torch.float32)
@@ -79,9 +80,17 @@ def check_model(config: Medr1Config, root: Path) -> StageResult:
     return StageResult(output=path, note=f"{record['parameters'] / 1e6:.1f}M params; says: {first_line[:60]}")
 
 
+def prepare_demo_data(config: Medr1Config, root: Path, console: Console) -> StageResult:
+    from medr1_cli.data.prepare import prepare_data
+
+    result = prepare_data(config, console)
+    held_out = len(result.manifest["held_out_ids"])
+    return StageResult(output=str(result.output_dir), note=f"{result.rows} training questions, {held_out} held out")
+
+
 STAGES = [
     Stage("model", "materialise and load the model, answer one question", check_model),
-    Stage("prepare-data", "build the demo training mix", None, pending_issue=3),
+    Stage("prepare-data", "build the demo training mix", prepare_demo_data),
     Stage("train", "a few GRPO steps with LoRA on CPU", None, pending_issue=5),
     Stage("evaluate", "score the trained model on held-out demo questions", None, pending_issue=6),
     Stage("export", "merge the adapter into a standalone model folder", None, pending_issue=7),
@@ -106,8 +115,8 @@ def run_demo(config: Medr1Config, root: Path, console: Console | None = None) ->
             blocked_by = stage.name
             continue
         started = time.perf_counter()
-        with console.status(f"[bold]{stage.name}[/]: {stage.describe} …"):
-            result = stage.run(config, root)
+        console.rule(f"[bold]{stage.name}[/]: {stage.describe}", align="left")
+        result = stage.run(config, root, console)
         seconds = time.perf_counter() - started
         console.print(f"[green]✓[/] {stage.name} ({seconds:.1f} s)")
         rows.append((stage.name, "done", f"{result.output}\n{result.note}".strip()))

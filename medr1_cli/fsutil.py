@@ -27,11 +27,12 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_directory(final: str | os.PathLike) -> Iterator[Path]:
+def atomic_directory(final: str | os.PathLike, *, replace: bool = False) -> Iterator[Path]:
     """Yield a temporary sibling folder to fill; it becomes `final` only if the block succeeds.
 
-    `final` must not exist yet: a complete folder is never replaced, so a second process that lost
-    the race simply finds the winner's folder.
+    Without `replace`, an existing complete `final` is kept: a second process that lost the race
+    simply finds the winner's folder. With `replace`, the old folder is swapped out only once the
+    new one is complete, so an interrupted run leaves the previous outputs intact.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -39,6 +40,12 @@ def atomic_directory(final: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         tmp.chmod(0o755)  # mkdtemp makes it private; the finished folder is an ordinary one
+        if replace and final.exists():
+            old = final.with_name(f".{final.name}.{os.getpid()}.old")
+            os.rename(final, old)
+            os.rename(tmp, final)
+            shutil.rmtree(old)
+            return
         try:
             os.rename(tmp, final)
         except OSError:

@@ -49,7 +49,6 @@ def test_top_level_help_lists_every_command():
 @pytest.mark.parametrize(
     ("args", "issue"),
     [
-        (["prepare-data", "--dataset", "usmle"], 3),
         (["train", "-c", "tiny", "--dry-run"], 5),
         (["evaluate", "--bench", "medqa", "--limit", "3"], 6),
         (["export", "runs/x/checkpoint-5"], 7),
@@ -61,6 +60,14 @@ def test_commands_not_landed_yet_say_so_and_write_nothing(args, issue, tmp_path)
     assert result.exit_code == 2
     assert "not available yet" in result.output
     assert f"issue #{issue}" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_prepare_data_flags_reach_the_config(tmp_path):
+    result = invoke("prepare-data", "-c", "tiny", "--template", "no-thinkk", "--curriculum", "hard-first", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "data.template = 'no-thinkk'  (flag --template): unknown template (did you mean 'no-think'?)" in result.output
+    assert "data.curriculum = 'hard-first'  (flag --curriculum)" in result.output
     assert list(tmp_path.iterdir()) == []
 
 

@@ -29,7 +29,9 @@ def test_defaults_are_the_reference_setup():
         "usmle": {"medqa": 1090},
         "mix": {"medqa": 600, "medxpertqa": 490},
         "xpert": {"medxpertqa": 490},
+        "demo": {"demo-medqa": 48, "demo-medxpertqa": 16},
     }
+    assert config.data.holdout["medxpertqa"] == "question_type"  # MedXpertQA is carved, stratified
     assert config.train.rewards == {"accuracy": 1.0, "format": 1.0}
     assert config.eval.benchmarks == ["medmcqa", "medqa", "pubmedqa", "mmlu_pro_med", "gpqa_med", "medxpertqa"]
 
@@ -112,7 +114,7 @@ def test_every_problem_is_reported_at_once(write_yaml):
     assert "(did you mean 'colocate'?)" in message
     assert f"train.num_processes = 'many'  ({path}:5): Input should be a valid integer" in message
     assert f"eval.benchmarks.1 = 'pubmed'  ({path}:7): unknown benchmark (did you mean 'pubmedqa'?)" in message
-    assert f"data.dataset = 'mixx'  ({path}:9): neither 'demo' nor a mix in data.mixes (did you mean 'mix'?)" in message
+    assert f"data.dataset = 'mixx'  ({path}:9): not a mix in data.mixes (did you mean 'mix'?)" in message
 
 
 def test_flag_values_are_attributed_to_the_flag():
@@ -128,8 +130,10 @@ def test_unknown_builtin_model():
 
 
 def test_a_mix_of_your_own_is_a_valid_dataset():
-    config = resolve_config(overrides=["data.mixes.custom={medqa: 10, mymed: 5}", "data.dataset=custom"])
-    assert config.data.mixes["custom"] == {"medqa": 10, "mymed": 5}
+    config = resolve_config(overrides=[
+        "data.sources.mymed=my/file.jsonl", "data.mixes.custom={medqa: 10, mymed: 0.5}", "data.dataset=custom",
+    ])
+    assert config.data.mixes["custom"] == {"medqa": 10, "mymed": 0.5}
 
 
 def test_set_below_a_value_is_an_error(write_yaml):
@@ -212,3 +216,17 @@ def test_every_key_is_documented():
     assert "model.lora.r" in keys and "train.grpo" in keys and "eval.max_new_tokens" in keys
     undocumented = [key for key, _, description in rows if not description]
     assert undocumented == []
+
+
+def test_registry_mappings_extend_the_builtin_entries(write_yaml):
+    config = resolve_config(write_yaml("data:\n  sources:\n    mymed: my.jsonl\n  mixes:\n    custom: {mymed: all, medqa: 5}\n"),
+                            ["data.sources.demo-medqa=other.jsonl", "data.sources.medxpertqa=null",
+                             "data.dataset=usmle"])
+    assert config.data.sources["mymed"] == "my.jsonl" and config.data.sources["demo-medqa"] == "other.jsonl"
+    assert config.data.sources["medqa"] == "GBaker/MedQA-USMLE-4-options"  # built-in entry kept
+    assert "medxpertqa" not in config.data.sources  # null removed it
+    assert set(config.data.mixes) == {"usmle", "mix", "xpert", "demo", "custom"}
+    # ... while a selection such as the rewards is replaced as a whole
+    assert resolve_config(overrides=["train.rewards={accuracy: 1.0}"]).train.rewards == {"accuracy": 1.0}
+    with pytest.raises(ConfigError, match="uses source\\(s\\) \\['medxpertqa'\\] that data.sources does not define"):
+        resolve_config(overrides=["data.sources.medxpertqa=null", "data.dataset=mix"])

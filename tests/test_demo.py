@@ -26,11 +26,14 @@ def test_demo_with_the_tiny_model(tmp_path):
     assert resolved["train"]["output_dir"] == str(out / "train")  # every stage writes under -o
     assert resolved["eval"]["benchmarks"] == ["demo"]
 
-    # Stages whose commands have not landed are reported, never faked.
-    for line in ("prepare-data", "lands with issue #3", "not run", "needs prepare-data"):
+    # prepare-data ran through its real code into the demo folder ...
+    manifest = json.loads((out / "data" / "demo" / "manifest.json").read_text())
+    assert manifest["rows"] == 64 and len(manifest["held_out_ids"]) == 64
+    assert "64 training questions, 64 held out" in result.stdout
+    # ... and stages whose commands have not landed are reported, never faked.
+    for line in ("lands with issue #5", "not run", "needs train"):
         assert line in result.stdout
-    assert "done" in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == [RESOLVED_CONFIG_NAME, "model_check.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["data", RESOLVED_CONFIG_NAME, "model_check.json"]
 
 
 def test_demo_rejects_a_bad_override_before_any_work(tmp_path):

@@ -1,0 +1,301 @@
+"""`medr1 prepare-data`: native files -> a seeded, decontaminated, prompt-ready training set.
+
+Steps, each reported in the manifest: read every source of the mix in its native format; index
+the evaluation sets named in `eval.data`; drop candidates that overlap them (or stop / warn) and
+prompts that are too long; sample each source seeded and without replacement (stratified for
+sources that are also evaluation sets, whose other items are recorded as held out); set difficulty
+and order; render prompts; write the HF dataset, a JSONL copy, `manifest.json` and the resolved
+config into `<data.output_dir>/<dataset>/`, all at once or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from medr1_cli import __version__
+from medr1_cli.config import RESOLVED_CONFIG_NAME, Medr1Config
+from medr1_cli.data.curriculum import order, read_grading_file, with_difficulty
+from medr1_cli.data.decontam import EvalIndex
+from medr1_cli.data.formats import LoadOptions, load_records
+from medr1_cli.data.mixes import pick
+from medr1_cli.data.prompts import TEMPLATES, build_prompt
+from medr1_cli.data.record import QARecord
+from medr1_cli.data.sources import read_source
+from medr1_cli.errors import DataError
+from medr1_cli.fsutil import atomic_directory
+
+DATASET_DIR, JSONL_NAME, MANIFEST_NAME = "dataset", "train.jsonl", "manifest.json"
+
+
+def load_options(config: Medr1Config) -> LoadOptions:
+    data = config.data
+    return LoadOptions(
+        seed=data.seed,
+        mmlu_pro_categories=tuple(data.mmlu_pro_categories),
+        gpqa_domains=tuple(data.gpqa_domains),
+        medmcqa_cop=data.medmcqa_cop,
+        on_bad_item=data.on_bad_item,
+    )
+
+
+@dataclass
+class SourceReport:
+    name: str
+    spec: str
+    format: str = ""
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    rows: int = 0
+    loaded: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    dropped_overlap: int = 0
+    dropped_too_long: int = 0
+    requested: Any = None
+    available: int = 0
+    chosen: list[str] = field(default_factory=list)
+    held_out: list[str] = field(default_factory=list)
+    stratified_by: str | None = None
+
+
+@dataclass
+class PrepareResult:
+    output_dir: Path
+    rows: int
+    manifest: dict[str, Any]
+
+
+def prepare_data(config: Medr1Config, console: Console | None = None) -> PrepareResult:
+    console = console or Console(highlight=False)
+    data = config.data
+    started = time.perf_counter()
+    mix = data.mixes[data.dataset]
+    options = load_options(config)
+    reports: dict[str, SourceReport] = {}
+    pools: dict[str, list[QARecord]] = {}
+
+    with console.status("reading sources …"):
+        for name in mix:
+            spec = data.sources[name]
+            raw = read_source(spec, split=data.splits.get(name))
+            loaded = load_records(raw, format=data.formats.get(name, "auto"), options=options)
+            reports[name] = SourceReport(
+                name, spec, loaded.format, raw.fingerprints() if raw.files else [{"hub": raw.hub}],
+                len(raw.rows), len(loaded.records), dict(sorted(loaded.skipped.items())),
+                stratified_by=data.holdout.get(name),
+            )
+            pools[name] = loaded.records
+    console.print(f"[green]✓[/] read {len(mix)} source(s): {sum(len(p) for p in pools.values())} questions")
+
+    index, eval_sets = _evaluation_index(config, options, console)
+    dropped: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    if index is None:
+        warnings.append("eval.data names no evaluation set: training items were not checked for contamination")
+
+    prompt_tokens = _prompt_token_counter(config, console)
+    chosen_all: list[QARecord] = []
+    token_counts: dict[str, int] = {}
+    for name, amount in mix.items():
+        report, pool = reports[name], pools[name]
+        candidates = []
+        for record in pool:
+            overlap = index.find(record) if index and data.on_overlap == "drop" else None
+            if overlap:
+                report.dropped_overlap += 1
+                dropped.append(_dropped(record, "overlaps an evaluation set", f"{overlap.kind} match with {overlap.eval_id}"))
+                continue
+            candidates.append(record)
+        if prompt_tokens:
+            counts = prompt_tokens(candidates)
+            kept = []
+            for record, count in zip(candidates, counts, strict=True):
+                if count > data.max_prompt_tokens:
+                    report.dropped_too_long += 1
+                    dropped.append(_dropped(record, "prompt too long", f"{count} > {data.max_prompt_tokens} tokens"))
+                else:
+                    token_counts[record.id] = count
+                    kept.append(record)
+            candidates = kept
+        chosen = pick(
+            name, candidates, amount, seed=data.seed, stratify_by=report.stratified_by,
+            excluded=report.dropped_overlap + report.dropped_too_long,
+        )
+        report.requested, report.available = amount, chosen.available
+        report.chosen = sorted(r.id for r in chosen.chosen)
+        if report.stratified_by:
+            picked = set(report.chosen)
+            report.held_out = sorted(r.id for r in pool if r.id not in picked)
+        chosen_all.extend(chosen.chosen)
+
+    if index and data.on_overlap in ("error", "warn"):
+        overlapping = [(r, hit) for r in chosen_all if (hit := index.find(r))]
+        if overlapping and data.on_overlap == "error":
+            listed = "; ".join(f"{r.id} ({hit.kind} match with {hit.eval_id})" for r, hit in overlapping[:10])
+            raise DataError(
+                f"{len(overlapping)} training item(s) overlap an evaluation set: {listed}",
+                hint="data.on_overlap: drop removes them before sampling",
+            )
+        for record, hit in overlapping:
+            warnings.append(f"{record.id} overlaps {hit.eval_id} ({hit.kind} match) and was kept (on_overlap: warn)")
+
+    grading = read_grading_file(data.grading_file) if data.grading_file else None
+    graded_records, graded = with_difficulty(chosen_all, grading)
+    ordered = order(graded_records, data.curriculum, seed=data.seed, batch_size=data.curriculum_batch_size)
+    if not ordered:
+        raise DataError("the mix selected no question")
+    rows = [_row(record, config, token_counts.get(record.id)) for record in ordered]
+
+    manifest = {
+        "medr1_version": __version__,
+        "dataset": data.dataset,
+        "seed": data.seed,
+        "template": data.template,
+        "curriculum": data.curriculum,
+        "rows": len(rows),
+        "sources": {name: _report_dict(r) for name, r in reports.items()},
+        "evaluation_sets": eval_sets,
+        "decontamination": {
+            "mode": data.on_overlap,
+            "ngram": data.overlap_ngram,
+            "min_share": data.overlap_min_share,
+            "evaluation_items": index.size if index else 0,
+            "dropped": sum(r.dropped_overlap for r in reports.values()),
+        },
+        "max_prompt_tokens": data.max_prompt_tokens,
+        "difficulty": {"from_grading_file": graded, "from_metadata": len(ordered) - graded,
+                       "grading_file": data.grading_file},
+        "dropped": dropped,
+        "warnings": warnings,
+        "training_ids": [record.id for record in ordered],
+        "held_out_ids": sorted(i for r in reports.values() for i in r.held_out),
+    }
+    output = Path(data.output_dir) / data.dataset
+    _write_outputs(output, rows, manifest, config)
+    _print_summary(console, reports, output, len(rows), warnings, time.perf_counter() - started)
+    return PrepareResult(output, len(rows), manifest)
+
+
+def _dropped(record: QARecord, reason: str, detail: str) -> dict[str, str]:
+    return {"id": record.id, "source": record.source, "reason": reason, "detail": detail}
+
+
+def _report_dict(report: SourceReport) -> dict[str, Any]:
+    out = {k: v for k, v in vars(report).items() if k != "name"}
+    if not report.stratified_by:
+        out.pop("held_out")
+    return out
+
+
+def _evaluation_index(config: Medr1Config, options: LoadOptions, console: Console):
+    """Index of every evaluation set in eval.data, except those that are themselves holdout
+    sources of this mix (their training part is recorded in the manifest instead)."""
+    holdout_specs = {config.data.sources[n] for n in config.data.mixes[config.data.dataset] if n in config.data.holdout}
+    described: dict[str, Any] = {}
+    records: list[QARecord] = []
+    with console.status("indexing evaluation sets …"):
+        for bench, spec in config.eval.data.items():
+            if spec in holdout_specs:
+                described[bench] = {"spec": spec, "handled_by": "holdout (training ids are in the manifest)"}
+                continue
+            raw = read_source(spec, split="test")
+            loaded = load_records(raw, options=options)
+            records.extend(loaded.records)
+            described[bench] = {"spec": spec, "format": loaded.format, "items": len(loaded.records),
+                                "inputs": raw.fingerprints() if raw.files else [{"hub": raw.hub}]}
+        index = EvalIndex(records, n=config.data.overlap_ngram, min_share=config.data.overlap_min_share) if records else None
+    if index:
+        console.print(f"[green]✓[/] indexed {index.size} evaluation questions from {len(described)} set(s)")
+    return index, described
+
+
+def _prompt_token_counter(config: Medr1Config, console: Console):
+    """A function giving each record's prompt length in tokens with the model's chat template, or
+    None when data.max_prompt_tokens is null."""
+    if config.data.max_prompt_tokens is None:
+        return None
+    from transformers import AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    from medr1_cli.models import resolve_model_path
+
+    hf_logging.set_verbosity_error()
+    with console.status(f"loading the tokenizer of {config.model.name_or_path} …"):
+        tokenizer = AutoTokenizer.from_pretrained(
+            resolve_model_path(config.model.name_or_path), revision=config.model.revision,
+            trust_remote_code=config.model.trust_remote_code,
+        )
+    if config.model.chat_template:
+        tokenizer.chat_template = Path(config.model.chat_template).read_text(encoding="utf-8")
+    if not tokenizer.chat_template:
+        raise DataError(
+            f"the tokenizer of {config.model.name_or_path} has no chat template, so prompt lengths cannot be measured",
+            hint="set model.chat_template to a Jinja template file, or data.max_prompt_tokens: null",
+        )
+
+    def count(records: list[QARecord]) -> list[int]:
+        texts = [
+            tokenizer.apply_chat_template(
+                build_prompt(r, config.data.template, config.data.system_prompt), tokenize=False,
+                add_generation_prompt=True,
+            )
+            for r in records
+        ]
+        encoded = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+        return [len(ids) for ids in encoded]
+
+    return count
+
+
+def _row(record: QARecord, config: Medr1Config, tokens: int | None) -> dict[str, Any]:
+    row = record.as_row()
+    return {
+        "id": row.pop("id"),
+        "source": row.pop("source"),
+        "prompt": build_prompt(record, config.data.template, config.data.system_prompt),
+        "solution": row.pop("answer"),
+        "options": row.pop("options"),
+        "question": row.pop("question"),
+        **row,
+        "prompt_tokens": tokens,
+        "template": config.data.template,
+        "thinks": TEMPLATES[config.data.template].thinks,
+    }
+
+
+def _write_outputs(output: Path, rows: list[dict], manifest: dict, config: Medr1Config) -> None:
+    from datasets import Dataset
+    from datasets.utils.logging import disable_progress_bar
+
+    disable_progress_bar()
+    jsonl = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    manifest_text = json.dumps({**manifest, "config": config.model_dump(mode="json")}, indent=2, ensure_ascii=False)
+    with atomic_directory(output, replace=True) as tmp:
+        Dataset.from_list(rows).save_to_disk(str(tmp / DATASET_DIR))
+        (tmp / JSONL_NAME).write_text(jsonl, encoding="utf-8")
+        (tmp / MANIFEST_NAME).write_text(manifest_text + "\n", encoding="utf-8")
+        (tmp / RESOLVED_CONFIG_NAME).write_text(config.to_yaml(), encoding="utf-8")
+
+
+def _print_summary(console, reports, output: Path, rows: int, warnings: list[str], seconds: float) -> None:
+    table = Table(title=f"prepared {rows} training questions in {seconds:.1f} s")
+    for column in ("source", "format", "questions", "skipped", "overlap", "too long", "chosen", "held out"):
+        table.add_column(column, justify="left" if column in ("source", "format") else "right")
+    for r in reports.values():
+        table.add_row(
+            r.name, r.format, str(r.loaded), str(sum(r.skipped.values())), str(r.dropped_overlap),
+            str(r.dropped_too_long), str(len(r.chosen)), str(len(r.held_out)) if r.stratified_by else "—",
+        )
+    console.print(table)
+    for warning in warnings[:5]:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+    if len(warnings) > 5:
+        console.print(f"[yellow]… {len(warnings) - 5} more warnings in the manifest[/]")
+    console.print(f"outputs: [cyan]{escape(str(output))}[/] ({DATASET_DIR}/, {JSONL_NAME}, {MANIFEST_NAME}, {RESOLVED_CONFIG_NAME})")
