@@ -104,15 +104,26 @@ def extract_answer(completion: str, options: OptionsLike, *, require_think: bool
 
 
 class _Options:
-    """One question's options. Their texts are normalised at most once per completion, and only
-    when a span has to be compared with them (an adversarial completion can hold thousands)."""
+    """One question's options, normalised (by `normalise_options`) at most once per completion and
+    only as far as needed: most completions just name a letter."""
 
     def __init__(self, options: OptionsLike) -> None:
-        self.letters = normalise_options(options)
+        self._given = options
+
+    @cached_property
+    def letters(self) -> dict[str, str]:
+        return normalise_options(self._given)
 
     @cached_property
     def texts(self) -> dict[str, str]:
+        """{letter: normalised text}: every span is compared with these, and an adversarial
+        completion can hold thousands of spans."""
         return {letter: _normalise_text(text) for letter, text in self.letters.items()}
+
+    def has(self, letter: str) -> bool:
+        # {"B": text} already has B after normalising; only other keys ("b", " B") need the work.
+        given = self._given
+        return (type(given) is dict and given.get(letter) is not None) or letter in self.letters
 
 
 # ------------------------------------------------------------------------------ the spans
@@ -178,6 +189,9 @@ _STANDALONE_LETTER = re.compile(r"[^\S\n]*[(\['\"“‘]?[A-Za-z][)\]'\"”’]?
 
 def _last_answer_phrase(text: str, options: _Options) -> Extraction | None:
     """The last "answer is X" / "answer: X" / "the correct option is X" whose X is readable."""
+    lowered = text.lower()  # only to skip the slow case-insensitive search: lowering can move positions
+    if "answer" not in lowered and "option" not in lowered and "choice" not in lowered:
+        return None
     for phrase in reversed(deque(_ANSWER_PHRASE.finditer(text), maxlen=_PHRASE_CANDIDATES)):
         verdict = _read_phrase(text, phrase, options)
         if verdict is not None and verdict.status != "unparseable":
@@ -232,7 +246,7 @@ _PRONOUN_I = re.compile(r"I(?:\s+(?!(?:and|or|because|since)\b)[a-z]|['’][a-z]
 # A one-word option text read from the start of a longer span needs a delimiter after it:
 # "no." or "no, because…" answers, "no longer in doubt" does not.
 _ONE_WORD_ENDS = re.compile(r"\W*\w+(?!\w)[^\S\n]*(?:[^\w\s]|\n|$|(?<=\s)(?:because|since)\b)")
-_NOT_WORD = re.compile(r"[^\w\s]")
+_WORD = re.compile(r"\w+")
 
 
 def _judge(
@@ -283,7 +297,7 @@ def _judge_letter(letter: str, after: str, options: _Options, rule: Rule) -> Ext
     second = _SECOND_LETTER.match(rest)
     if second and second.group(1) != letter and not _PRONOUN_I.match(rest, second.start(1)):
         return Extraction(None, "several_letters", rule, f"both {letter} and {second.group(1)}")
-    if letter not in options.letters:
+    if not options.has(letter):
         valid = f"{min(options.letters)}–{max(options.letters)}" if options.letters else "none"
         return Extraction(None, "invalid_letter", rule, f"{letter} is not an option ({valid})")
     return Extraction(letter, "answered", rule)
@@ -302,7 +316,8 @@ def _clean(span: str) -> str:
 
 
 def _normalise_text(text: str) -> str:
-    return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
+    """Lowercase words, without punctuation: "Vitamin B12 (cobalamin)" -> "vitamin b12 cobalamin"."""
+    return " ".join(_WORD.findall(text.lower()))
 
 
 def _option_by_text(span: str, options: _Options, *, whole: bool) -> str | None:

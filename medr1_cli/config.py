@@ -182,8 +182,8 @@ class DataSection(_Section):
     )
     on_overlap: Literal["drop", "error", "warn"] = Field(
         "drop",
-        description="A training candidate that overlaps an evaluation set in eval.data: drop it before "
-        "sampling, stop with an error, or keep it with a warning.",
+        description="A training candidate that overlaps an evaluation set in eval.data: drop it (the next "
+        "candidate takes its place), stop with an error, or keep it with a warning.",
     )
     overlap_ngram: int = Field(13, ge=5, description="Word n-gram length for the overlap check.")
     overlap_min_share: float = Field(

@@ -45,8 +45,23 @@ def test_pick_amounts_and_errors():
     assert len(pick("s", pool, 0.25, seed=0).chosen) == 10
     assert len(pick("s", pool, "all", seed=0).chosen) == 40
     with pytest.raises(DataError) as caught:
-        pick("medqa", pool, 41, seed=0, excluded=3)
-    assert "asked for 41 questions but only 40 are available (3 more were removed before sampling)" in caught.value.message
+        pick("medqa", pool, 41, seed=0)
+    assert "asked for 41 questions but only 40 are available" in caught.value.message
+
+
+def test_rejected_candidates_are_replaced_and_only_a_few_are_examined():
+    pool = [record(i) for i in range(1000)]
+    seen = []
+
+    def accept(batch):
+        seen.extend(batch)
+        return [int(r.id.split("-")[1]) % 2 == 0 for r in batch]  # odd ids "too long"
+
+    result = pick("medqa", pool, 50, seed=3, accept=accept)
+    assert len(result.chosen) == 50 and all(int(r.id.split("-")[1]) % 2 == 0 for r in result.chosen)
+    assert result.examined == len(seen) < 200  # not the whole pool
+    with pytest.raises(DataError, match="asked for 600 questions; they are needed, but only 500 of its 1000 candidates are usable \\(500 removed"):
+        pick("medqa", pool, 600, seed=3, accept=accept)
 
 
 # ------------------------------------------------------------------------------ curriculum
@@ -189,12 +204,14 @@ def test_overlap_with_an_evaluation_set_drop_error_warn(tmp_path):
 def test_too_long_prompts_are_dropped_and_counted(tmp_path):
     # With the tiny model's tokenizer, demo prompts take roughly 380-850 tokens.
     result = prepare_data(demo_config(tmp_path, "data.max_prompt_tokens=480", "data.mixes.demo.demo-medqa=0.25",
-                                      "data.mixes.demo.demo-medxpertqa=1"))
+                                      "data.mixes.demo.demo-medxpertqa=all"))
     too_long = [d for d in result.manifest["dropped"] if d["reason"] == "prompt too long"]
     assert too_long and all(int(d["detail"].split(" > ")[0]) > 480 for d in too_long)
+    rows = [json.loads(line) for line in (result.output_dir / "train.jsonl").read_text().splitlines()]
+    assert rows and all(row["prompt_tokens"] <= 480 for row in rows)
     assert result.manifest["sources"]["demo-medqa"]["dropped_too_long"] + \
         result.manifest["sources"]["demo-medxpertqa"]["dropped_too_long"] == len(too_long)
-    with pytest.raises(DataError, match="source 'demo-medqa': asked for 48 questions but only .* removed before"):
+    with pytest.raises(DataError, match="source 'demo-medqa': asked for 48 questions; group step=step.* needs 24 of them"):
         prepare_data(demo_config(tmp_path / "x", "data.max_prompt_tokens=480"))
 
 

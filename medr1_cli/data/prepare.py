@@ -3,7 +3,8 @@
 Steps, each reported in the manifest: read every source of the mix in its native format; index
 the evaluation sets named in `eval.data`; drop candidates that overlap them (or stop / warn) and
 prompts that are too long; sample each source seeded and without replacement (stratified for
-sources that are also evaluation sets, whose other items are recorded as held out); set difficulty
+sources that are also evaluation sets, whose other items are recorded as held out), checking
+candidates lazily in the seeded order so only those examined are tokenized; set difficulty
 and order; render prompts; write the HF dataset, a JSONL copy, `manifest.json` and the resolved
 config into `<data.output_dir>/<dataset>/`, all at once or not at all.
 """
@@ -60,6 +61,7 @@ class SourceReport:
     dropped_too_long: int = 0
     requested: Any = None
     available: int = 0
+    examined: int = 0  # candidates checked (overlap, prompt length) before the quota was met
     chosen: list[str] = field(default_factory=list)
     held_out: list[str] = field(default_factory=list)
     stratified_by: str | None = None
@@ -105,30 +107,29 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
     token_counts: dict[str, int] = {}
     for name, amount in mix.items():
         report, pool = reports[name], pools[name]
-        candidates = []
-        for record in pool:
-            overlap = index.find(record) if index and data.on_overlap == "drop" else None
-            if overlap:
-                report.dropped_overlap += 1
-                dropped.append(_dropped(record, "overlaps an evaluation set", f"{overlap.kind} match with {overlap.eval_id}"))
-                continue
-            candidates.append(record)
-        if prompt_tokens:
-            counts = prompt_tokens(candidates)
-            kept = []
+
+        def accept(candidates: list[QARecord], report: SourceReport = report) -> list[bool]:
+            verdicts = []
+            counts = prompt_tokens(candidates) if prompt_tokens else [None] * len(candidates)
             for record, count in zip(candidates, counts, strict=True):
-                if count > data.max_prompt_tokens:
+                overlap = index.find(record) if index and data.on_overlap == "drop" else None
+                if overlap:
+                    report.dropped_overlap += 1
+                    dropped.append(_dropped(record, "overlaps an evaluation set",
+                                            f"{overlap.kind} match with {overlap.eval_id}"))
+                elif count is not None and count > data.max_prompt_tokens:
                     report.dropped_too_long += 1
                     dropped.append(_dropped(record, "prompt too long", f"{count} > {data.max_prompt_tokens} tokens"))
                 else:
-                    token_counts[record.id] = count
-                    kept.append(record)
-            candidates = kept
-        chosen = pick(
-            name, candidates, amount, seed=data.seed, stratify_by=report.stratified_by,
-            excluded=report.dropped_overlap + report.dropped_too_long,
-        )
-        report.requested, report.available = amount, chosen.available
+                    if count is not None:
+                        token_counts[record.id] = count
+                    verdicts.append(True)
+                    continue
+                verdicts.append(False)
+            return verdicts
+
+        chosen = pick(name, pool, amount, seed=data.seed, stratify_by=report.stratified_by, accept=accept)
+        report.requested, report.available, report.examined = amount, chosen.available, chosen.examined
         report.chosen = sorted(r.id for r in chosen.chosen)
         if report.stratified_by:
             picked = set(report.chosen)
@@ -141,7 +142,7 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
             listed = "; ".join(f"{r.id} ({hit.kind} match with {hit.eval_id})" for r, hit in overlapping[:10])
             raise DataError(
                 f"{len(overlapping)} training item(s) overlap an evaluation set: {listed}",
-                hint="data.on_overlap: drop removes them before sampling",
+                hint="data.on_overlap: drop replaces them with other candidates",
             )
         for record, hit in overlapping:
             warnings.append(f"{record.id} overlaps {hit.eval_id} ({hit.kind} match) and was kept (on_overlap: warn)")
@@ -194,7 +195,7 @@ def _report_dict(report: SourceReport) -> dict[str, Any]:
     return out
 
 
-def _evaluation_index(config: Medr1Config, options: LoadOptions, console: Console):
+def _evaluation_index(config: Medr1Config, options: LoadOptions, console: Console) -> tuple[EvalIndex | None, dict]:
     """Index of every evaluation set in eval.data, except those that are themselves holdout
     sources of this mix (their training part is recorded in the manifest instead)."""
     holdout_specs = {config.data.sources[n] for n in config.data.mixes[config.data.dataset] if n in config.data.holdout}
@@ -287,7 +288,8 @@ def _write_outputs(output: Path, rows: list[dict], manifest: dict, config: Medr1
 def _print_summary(console, reports, output: Path, rows: int, warnings: list[str], seconds: float) -> None:
     table = Table(title=f"prepared {rows} training questions in {seconds:.1f} s")
     for column in ("source", "format", "questions", "skipped", "overlap", "too long", "chosen", "held out"):
-        table.add_column(column, justify="left" if column in ("source", "format") else "right")
+        text = column in ("source", "format")
+        table.add_column(column, justify="left" if text else "right", no_wrap=text)
     for r in reports.values():
         table.add_row(
             r.name, r.format, str(r.loaded), str(sum(r.skipped.values())), str(r.dropped_overlap),
