@@ -26,7 +26,6 @@ import re
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Literal
 
 Rule = Literal["answer_tag", "boxed", "answer_phrase", "bare_answer"]
@@ -107,18 +106,26 @@ class _Options:
     """One question's options, normalised (by `normalise_options`) at most once per completion and
     only as far as needed: most completions just name a letter."""
 
+    __slots__ = ("_given", "_letters", "_texts")
+
     def __init__(self, options: OptionsLike) -> None:
         self._given = options
+        self._letters: dict[str, str] | None = None
+        self._texts: dict[str, str] | None = None
 
-    @cached_property
+    @property
     def letters(self) -> dict[str, str]:
-        return normalise_options(self._given)
+        if self._letters is None:
+            self._letters = normalise_options(self._given)
+        return self._letters
 
-    @cached_property
+    @property
     def texts(self) -> dict[str, str]:
         """{letter: normalised text}: every span is compared with these, and an adversarial
         completion can hold thousands of spans."""
-        return {letter: _normalise_text(text) for letter, text in self.letters.items()}
+        if self._texts is None:
+            self._texts = {letter: _normalise_text(text) for letter, text in self.letters.items()}
+        return self._texts
 
     def has(self, letter: str) -> bool:
         # {"B": text} already has B after normalising; only other keys ("b", " B") need the work.
@@ -189,14 +196,22 @@ _STANDALONE_LETTER = re.compile(r"[^\S\n]*[(\['\"“‘]?[A-Za-z][)\]'\"”’]?
 
 def _last_answer_phrase(text: str, options: _Options) -> Extraction | None:
     """The last "answer is X" / "answer: X" / "the correct option is X" whose X is readable."""
-    lowered = text.lower()  # only to skip the slow case-insensitive search: lowering can move positions
-    if "answer" not in lowered and "option" not in lowered and "choice" not in lowered:
+    if not _mentions_an_anchor(text):
         return None
     for phrase in reversed(deque(_ANSWER_PHRASE.finditer(text), maxlen=_PHRASE_CANDIDATES)):
         verdict = _read_phrase(text, phrase, options)
         if verdict is not None and verdict.status != "unparseable":
             return verdict
     return None
+
+
+def _mentions_an_anchor(text: str) -> bool:
+    """Whether the words a phrase is anchored on occur at all: a quick test that spares most texts
+    the slow case-insensitive search. (Lowering can move positions, so it only says whether.)"""
+    lowered = text.lower()
+    return "answer" in lowered or (
+        ("option" in lowered or "choice" in lowered) and any(word in lowered for word in ("correct", "best", "right"))
+    )
 
 
 def _read_phrase(text: str, phrase: re.Match[str], options: _Options) -> Extraction | None:
@@ -317,7 +332,10 @@ def _clean(span: str) -> str:
 
 def _normalise_text(text: str) -> str:
     """Lowercase words, without punctuation: "Vitamin B12 (cobalamin)" -> "vitamin b12 cobalamin"."""
-    return " ".join(_WORD.findall(text.lower()))
+    lowered = text.lower()
+    if lowered.replace(" ", "").isalnum():  # plain words, as most option texts are: no regex needed
+        return " ".join(lowered.split())
+    return " ".join(_WORD.findall(lowered))
 
 
 def _option_by_text(span: str, options: _Options, *, whole: bool) -> str | None:

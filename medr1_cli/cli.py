@@ -152,30 +152,34 @@ def prepare_data(
 @app.command(context_settings={"allow_extra_args": True})
 @_friendly_errors
 def train(
+    ctx: typer.Context,
     config: ConfigFile = None,
     overrides: Overrides = None,
     dataset: Dataset = None,
     model: Model = None,
     topology: Annotated[
-        Optional[str], typer.Option(
-            metavar="single|colocate|server",
-            help="In-process on CPU / one GPU; vLLM inside every training process; or vLLM on its own GPUs.",
-        )
+        Optional[str],
+        typer.Option(
+            metavar="single|multi|colocate|server",
+            help="In-process; several processes; vLLM inside every training process; or vLLM on its own GPUs.",
+        ),
     ] = None,
     strategy: Annotated[Optional[str], typer.Option(metavar="zero3|zero3-offload|zero2|ddp", help="Multi-GPU strategy.")] = None,
     num_processes: Annotated[Optional[int], typer.Option(metavar="INT", help="Training processes per machine.")] = None,
+    gpus: Annotated[Optional[int], typer.Option(metavar="INT", help="GPUs per machine (default: detect).")] = None,
     resume: Annotated[Optional[str], typer.Option(metavar="auto|never|PATH", help="Continue from a checkpoint.")] = None,
     output_dir: OutputDir = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print every command and the config; run nothing.")] = False,
     slurm: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Write an sbatch script here instead of launching.")] = None,
 ) -> None:
-    """Train with GRPO (TRL) under accelerate + DeepSpeed, with vLLM rollouts on GPU machines.
+    """Train with GRPO (TRL): in-process, or under accelerate + DeepSpeed with vLLM rollouts on GPUs.
 
-    Arguments after `--` are passed to `accelerate launch` unchanged.
+    Prepares the data first when the mix is not prepared yet. Arguments after `--` are passed to
+    `accelerate launch` (or torchrun) unchanged.
     """
-    from medr1_cli.errors import NotAvailableYet
+    from medr1_cli.train.command import run_train
 
-    _resolve(
+    resolved = _resolve(
         config, overrides,
         **{
             "data.dataset": ("--dataset", dataset),
@@ -183,11 +187,12 @@ def train(
             "train.topology": ("--topology", topology),
             "train.strategy": ("--strategy", strategy),
             "train.num_processes": ("--num-processes", num_processes),
+            "train.gpus": ("--gpus", gpus),
             "train.resume": ("--resume", resume),
             "train.output_dir": ("--output-dir", _str(output_dir)),
         },
     )
-    raise NotAvailableYet("train", issue=5)
+    run_train(resolved, extra_args=list(ctx.args), dry_run=dry_run, slurm=slurm)
 
 
 @app.command()

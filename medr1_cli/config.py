@@ -232,18 +232,26 @@ class DataSection(_Section):
 # --------------------------------------------------------------------------------------- train
 class TrainSection(_Section):
     output_dir: str = Field("runs/medr1", description="Run folder: checkpoints, logs, completions, resolved config.")
-    topology: Literal["single", "colocate", "server"] = Field(
+    topology: Literal["single", "multi", "colocate", "server"] = Field(
         "single",
-        description="single: in-process (CPU or one GPU); colocate: every GPU trains and runs vLLM; "
-        "server: the last `vllm_server_gpus` GPUs run `trl vllm-serve`, the others train.",
+        description="single: in-process (CPU or one GPU); multi: several processes under accelerate (torchrun on "
+        "CPU), generation by transformers; colocate: every GPU trains and runs vLLM; server: the last "
+        "`vllm_server_gpus` GPUs run `trl vllm-serve`, the others train.",
     )
     strategy: Literal["zero3", "zero3-offload", "zero2", "ddp"] = Field(
         "zero3", description="Distributed strategy for multi-GPU topologies (accelerate + DeepSpeed preset)."
+    )
+    gpus: int | None = Field(
+        None, ge=0,
+        description="GPUs per machine; None = detect. Set it to plan (or --dry-run) a GPU run on another machine.",
     )
     num_processes: int | None = Field(
         None, ge=1, description="Training processes per machine; None = GPUs (minus the vLLM GPUs in server mode)."
     )
     vllm_server_gpus: int = Field(1, ge=1, description="GPUs given to `trl vllm-serve` in server topology.")
+    vllm_server_host: str = Field(
+        "127.0.0.1", description="Where the training processes reach the vLLM server (its node's address in Slurm)."
+    )
     vllm_server_port: int = Field(8000, ge=1, le=65535, description="Port of the vLLM server.")
     vllm_server_timeout: float = Field(
         600.0, gt=0, description="Seconds to wait for the vLLM server's health endpoint before giving up."

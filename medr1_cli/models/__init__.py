@@ -11,6 +11,19 @@ from medr1_cli.errors import ConfigError
 from medr1_cli.models.names import BUILTIN_MODELS, BUILTIN_PREFIX, SMOLLM2, TINY
 
 
+def planned_model_path(name_or_path: str) -> str:
+    """Where `name_or_path` will be loaded from, without building a built-in model to say so."""
+    if name_or_path == SMOLLM2:
+        from medr1_cli.models.smollm2 import smollm2_folder
+
+        return str(smollm2_folder())
+    if name_or_path == TINY:
+        from medr1_cli.models.tiny import tiny_model_folder
+
+        return str(tiny_model_folder())
+    return name_or_path
+
+
 def resolve_model_path(name_or_path: str) -> str:
     """A loadable location for `model.name_or_path`: built-in names become local folders (built on
     first use); anything else is returned unchanged (a local folder, or a Hub id for transformers)."""

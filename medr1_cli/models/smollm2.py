@@ -21,9 +21,13 @@ FOLDER_NAME = "smollm2-135m-instruct-v1"
 _WHAT = "The demo model SmolLM2-135M-Instruct"
 
 
+def smollm2_folder() -> Path:
+    return cache_dir() / "models" / FOLDER_NAME
+
+
 def smollm2_path() -> Path:
     """The materialised model folder (`builtin:smollm2-135m-instruct`), built on first use (~30 s)."""
-    path = cache_dir() / "models" / FOLDER_NAME
+    path = smollm2_folder()
     if not (path / "config.json").is_file():
         materialise_smollm2(path)
     return path

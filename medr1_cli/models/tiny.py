@@ -102,9 +102,13 @@ def build_tiny_model(output_dir: str | Path, *, seed: int = 0) -> Path:
     return Path(output_dir)
 
 
+def tiny_model_folder() -> Path:
+    return cache_dir() / "models" / f"tiny-qwen2-v{TINY_MODEL_VERSION}"
+
+
 def tiny_model_path() -> Path:
     """The cached tiny model (`builtin:tiny`), built on first use."""
-    path = cache_dir() / "models" / f"tiny-qwen2-v{TINY_MODEL_VERSION}"
+    path = tiny_model_folder()
     if not (path / "config.json").is_file():
         build_tiny_model(path)
     return path

@@ -1,0 +1,2 @@
+"""`medr1 train`: the launcher (topologies, accelerate / DeepSpeed configs, the vLLM server) and the
+GRPO training script that runs under it."""

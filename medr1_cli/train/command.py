@@ -1,0 +1,75 @@
+"""What `medr1 train` does: preflight, plan, then dry-run, Slurm script, or the run itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from medr1_cli.config import Medr1Config
+from medr1_cli.fsutil import atomic_write_text
+from medr1_cli.models import planned_model_path, resolve_model_path
+from medr1_cli.train import preflight
+from medr1_cli.train.launch import LaunchError, build_plan, describe, execute
+
+
+def run_train(
+    config: Medr1Config,
+    *,
+    extra_args: list[str] | None = None,
+    dry_run: bool = False,
+    slurm: Path | None = None,
+    console: Console | None = None,
+) -> dict | None:
+    """Returns the training summary for an in-process run, else None."""
+    console = console or Console(highlight=False)
+    extra_args = extra_args or []
+    gpus = config.train.gpus if config.train.gpus is not None else preflight.detect_gpus()
+    layout = preflight.plan_layout(config, gpus)
+    planning = dry_run or slurm is not None
+    preflight.check(config, layout, extra_args=extra_args, dry_run=planning)
+    validate_grpo(config)
+    model_path = planned_model_path(config.model.name_or_path) if planning else resolve_model_path(config.model.name_or_path)
+    plan = build_plan(config, layout, extra_args=extra_args, model_path=model_path)
+
+    if dry_run:
+        describe(plan, console)
+        console.rule("resolved config")
+        console.print(escape(config.to_yaml()), highlight=False)
+        return None
+    if slurm is not None:
+        from medr1_cli.train.launch import write_files
+        from medr1_cli.train.slurm import sbatch_script
+
+        write_files(plan)
+        atomic_write_text(slurm, sbatch_script(config, layout, model_path=model_path))
+        console.print(f"wrote {escape(str(slurm))} and the run files in {escape(str(plan.run_dir))}; submit with: sbatch {slurm}")
+        return None
+
+    from medr1_cli.train.grpo import prepared_dataset, resume_from, run_training
+
+    if plan.train is None:
+        return run_training(config, console)
+    resume_from(config)  # fails now, not in every process, when the run folder is in the wrong state
+    prepared_dataset(config, console, may_prepare=True)  # once, before several processes read it
+    code = execute(plan, console)
+    if code != 0:
+        raise LaunchError(f"training exited with code {code}", hint=f"see the output above and {plan.run_dir}")
+    return None
+
+
+def validate_grpo(config: Medr1Config) -> None:
+    """Let TRL judge train.grpo now. On a machine without the run's GPUs (planning a GPU run),
+    precision flags are checked where the run happens: only they are relaxed here."""
+    import torch
+
+    from medr1_cli.train.grpo import build_grpo_config, grpo_kwargs
+
+    cuda = torch.cuda.is_available()
+    kwargs = grpo_kwargs(config, cuda_available=cuda)
+    if not cuda:
+        kwargs.update(use_cpu=True, bf16=False, fp16=False)
+    build_grpo_config(kwargs)
+
+

@@ -1,0 +1,331 @@
+"""The GRPO training script: what runs in-process (`single`) or in every process under accelerate.
+
+    python -m medr1_cli.train.grpo --config RUN/medr1_config.yaml
+
+It reads the resolved config the launcher wrote, loads the prepared dataset, the model (dtype,
+attention kernel, chat-template override, LoRA / Q-LoRA), the reward functions with their weights,
+builds TRL's `GRPOConfig` from `train.grpo` (so TRL validates every key), resumes from a checkpoint
+when asked, trains, saves, and appends every completion with its rewards to `completions.jsonl`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import re
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from medr1_cli.config import Medr1Config, resolve_config
+from medr1_cli.data.prompts import TEMPLATES
+from medr1_cli.errors import ConfigError, DataError, Medr1Error
+from medr1_cli.rewards import build_rewards, columns_needed, option_names
+from medr1_cli.suggest import did_you_mean
+
+# GRPOConfig options medr1 derives from its own config keys; setting them in train.grpo would
+# silently disagree with the launcher, so it is an error that names the key to use instead.
+OWNED_BY_MEDR1 = {
+    "output_dir": "train.output_dir",
+    "reward_weights": "train.rewards",
+    "use_vllm": "train.topology",
+    "vllm_mode": "train.topology",
+    "vllm_server_host": "train.vllm_server_host",
+    "vllm_server_port": "train.vllm_server_port",
+    "vllm_server_base_url": "train.vllm_server_host / train.vllm_server_port",
+    "vllm_server_timeout": "train.vllm_server_timeout",
+}
+# Keys that recipes written for older TRL / transformers still carry.
+STALE_KEYS = {
+    "max_prompt_length": "removed in TRL 0.28 (prompts are no longer truncated); data.max_prompt_tokens drops long "
+    "prompts when the data is prepared",
+    "warmup_ratio": "removed in transformers 5; use warmup_steps with a float below 1 (e.g. 0.1 = 10 % of the steps)",
+    "vllm_device": "removed from TRL; use train.topology: server, which gives vLLM its own GPUs",
+    "vllm_gpu_memory_utilisation": "spelled vllm_gpu_memory_utilization",
+}
+CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+COMPLETIONS_NAME = "completions.jsonl"
+
+
+# --------------------------------------------------------------------------- GRPOConfig
+def grpo_kwargs(config: Medr1Config, *, cuda_available: bool) -> dict[str, Any]:
+    """GRPOConfig keyword arguments: train.grpo plus what medr1 derives from the rest of the config."""
+    grpo = dict(config.train.grpo)
+    problems = [f"train.grpo.{key}: set {owner} instead" for key, owner in OWNED_BY_MEDR1.items() if key in grpo]
+    problems += [f"train.grpo.{key}: {why}" for key, why in STALE_KEYS.items() if key in grpo]
+    known = grpo_field_names()
+    problems += [
+        f"train.grpo.{key}: not an option of TRL's GRPOConfig{did_you_mean(key, known)}"
+        for key in grpo if key not in known and key not in OWNED_BY_MEDR1 and key not in STALE_KEYS
+    ]
+    if problems:
+        raise ConfigError("\n".join(problems), hint="every option is documented in help(trl.GRPOConfig)")
+
+    kwargs: dict[str, Any] = {
+        "logging_steps": 1,
+        "report_to": "none",
+        "disable_tqdm": True,  # medr1 shows its own progress
+        **grpo,
+        "output_dir": config.train.output_dir,
+    }
+    if config.train.topology in ("colocate", "server"):
+        kwargs["use_vllm"] = True
+        kwargs["vllm_mode"] = "colocate" if config.train.topology == "colocate" else "server"
+    if config.train.topology == "server":
+        kwargs["vllm_server_host"] = config.train.vllm_server_host
+        kwargs["vllm_server_port"] = config.train.vllm_server_port
+        kwargs["vllm_server_timeout"] = config.train.vllm_server_timeout
+    if not cuda_available:
+        kwargs.setdefault("use_cpu", True)
+    if kwargs.get("use_cpu"):
+        # GRPOConfig defaults to bf16, which a CPU run cannot use unless asked for explicitly.
+        kwargs.setdefault("bf16", False)
+        kwargs.setdefault("fp16", False)
+    return kwargs
+
+
+def grpo_field_names() -> list[str]:
+    from trl import GRPOConfig
+
+    return [f.name for f in dataclasses.fields(GRPOConfig) if f.init]
+
+
+def build_grpo_config(kwargs: dict[str, Any]):
+    from trl import GRPOConfig
+
+    try:
+        return GRPOConfig(**kwargs)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"TRL rejected train.grpo: {err}") from None
+
+
+# ------------------------------------------------------------------------------ data
+def prepared_dataset(config: Medr1Config, console: Console, *, may_prepare: bool):
+    """The prepared training set for this config; prepared first when missing or out of date."""
+    from datasets import load_from_disk
+
+    from medr1_cli.data.prepare import DATASET_DIR, MANIFEST_NAME, prepare_data
+
+    folder = Path(config.data.output_dir) / config.data.dataset
+    manifest = folder / MANIFEST_NAME
+    state = _data_inputs(config)
+    if manifest.is_file():
+        recorded = json.loads(manifest.read_text(encoding="utf-8"))["config"]
+        if _data_inputs(recorded) != state:
+            if not may_prepare:
+                raise DataError(f"{folder} was prepared with a different data config; run `medr1 prepare-data` first")
+            console.print(f"[yellow]{folder} was prepared with a different data config: preparing it again[/]")
+            prepare_data(config, console)
+    elif may_prepare:
+        console.print(f"{folder} is not prepared yet: running prepare-data first")
+        prepare_data(config, console)
+    else:
+        raise DataError(f"{folder} is not prepared; run `medr1 prepare-data` with the same config first")
+    return load_from_disk(str(folder / DATASET_DIR))
+
+
+def _data_inputs(config: Medr1Config | dict) -> dict:
+    """What the prepared data depends on: the data section, the tokenizer, the evaluation sets."""
+    as_dict = config if isinstance(config, dict) else config.model_dump(mode="json")
+    model = as_dict["model"]
+    return {"data": as_dict["data"], "tokenizer": [model["name_or_path"], model["chat_template"]],
+            "eval_data": as_dict["eval"]["data"]}
+
+
+# ----------------------------------------------------------------------------- model
+def load_model(config: Medr1Config):
+    """(model, tokenizer, peft_config) as the model section asks."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from medr1_cli.models import resolve_model_path
+
+    section = config.model
+    path = resolve_model_path(section.name_or_path)
+    tokenizer = AutoTokenizer.from_pretrained(path, revision=section.revision, trust_remote_code=section.trust_remote_code)
+    if section.chat_template:
+        template = Path(section.chat_template)
+        if not template.is_file():
+            raise ConfigError(f"model.chat_template: file not found: {template}")
+        tokenizer.chat_template = template.read_text(encoding="utf-8")
+    dtype = {"auto": "auto", "bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
+    extra: dict[str, Any] = {}
+    if section.attn_implementation:
+        extra["attn_implementation"] = section.attn_implementation
+    if section.lora.load_in_4bit:
+        from transformers import BitsAndBytesConfig
+
+        extra["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16,
+        )
+    model = AutoModelForCausalLM.from_pretrained(
+        path, revision=section.revision, trust_remote_code=section.trust_remote_code,
+        dtype=dtype[section.dtype], **extra,
+    )
+    peft_config = None
+    if section.lora.enabled or section.lora.load_in_4bit:
+        from peft import LoraConfig
+
+        targets = section.lora.target_modules
+        peft_config = LoraConfig(
+            r=section.lora.r, lora_alpha=section.lora.alpha, lora_dropout=section.lora.dropout,
+            target_modules="all-linear" if targets == ["all-linear"] else targets, task_type="CAUSAL_LM",
+        )
+    return model, tokenizer, peft_config
+
+
+def template_prefills_think(tokenizer) -> bool:
+    """Does the chat template write `<think>` itself after the generation prompt?"""
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "?"}], tokenize=False, add_generation_prompt=True
+    )
+    return text.rstrip().endswith("<think>")
+
+
+def reward_functions(config: Medr1Config, *, think_prefilled: bool):
+    """Rewards with their weights; think-related options follow the template unless set explicitly."""
+    thinks = TEMPLATES[config.data.template].thinks or think_prefilled
+    options = {name: dict(values) for name, values in config.train.reward_options.items()}
+    for name in config.train.rewards:
+        own = options.setdefault(name, {})
+        names = option_names(name)
+        for key, value in (("require_think", thinks), ("think", thinks), ("think_prefilled", think_prefilled)):
+            if key in names:
+                own.setdefault(key, value)
+    options = {name: values for name, values in options.items() if values}
+    length = config.train.grpo.get("max_completion_length", 512)
+    return build_rewards(config.train.rewards, options, max_completion_length=length)
+
+
+# ------------------------------------------------------------------------------ resume
+def checkpoints(output_dir: str | Path) -> list[Path]:
+    """Complete checkpoints of a run folder, oldest first."""
+    folder = Path(output_dir)
+    if not folder.is_dir():
+        return []
+    found = [
+        (int(m.group(1)), p) for p in folder.iterdir()
+        if (m := CHECKPOINT.match(p.name)) and (p / "trainer_state.json").is_file()
+    ]
+    return [p for _, p in sorted(found)]
+
+
+def resume_from(config: Medr1Config) -> str | None:
+    resume = config.train.resume
+    existing = checkpoints(config.train.output_dir)
+    if resume == "never":
+        if existing:
+            raise ConfigError(
+                f"train.output_dir {config.train.output_dir} already holds {existing[-1].name}, and train.resume is "
+                "'never'",
+                hint="use train.resume: auto to continue that run, or another train.output_dir",
+            )
+        return None
+    if resume == "auto":
+        return str(existing[-1]) if existing else None
+    path = Path(resume)
+    if not (path / "trainer_state.json").is_file():
+        raise ConfigError(f"train.resume: {path} is not a checkpoint folder (no trainer_state.json in it)")
+    return str(path)
+
+
+# ------------------------------------------------------------------------------- train
+def run_training(config: Medr1Config, console: Console | None = None, *, may_prepare: bool = True) -> dict[str, Any]:
+    """Train as the config says; returns a summary (steps, last reward means, paths)."""
+    import torch
+    from transformers import PrinterCallback
+    from transformers.utils import logging as hf_logging
+    from trl import GRPOTrainer
+
+    from medr1_cli.train.progress import RichProgress
+    from medr1_cli.train.recorder import CompletionRecorder
+
+    console = console or Console(highlight=False)
+    hf_logging.set_verbosity_warning()
+    hf_logging.disable_progress_bar()
+    # TRL still calls transformers' gradient-checkpointing names that v5 deprecates; nothing a user can change.
+    warnings.filterwarnings("ignore", category=FutureWarning, message=".*(gradient_checkpointing|is_gradient_checkpointing).*")
+    args = build_grpo_config(grpo_kwargs(config, cuda_available=torch.cuda.is_available()))
+    checkpoint = resume_from(config)
+    dataset = prepared_dataset(config, console, may_prepare=may_prepare)
+    missing = sorted(columns_needed(list(config.train.rewards)) - set(dataset.column_names))
+    if missing:
+        raise DataError(f"the prepared dataset lacks the column(s) {missing} that train.rewards needs")
+
+    model, tokenizer, peft_config = load_model(config)
+    prefilled = template_prefills_think(tokenizer) if tokenizer.chat_template else False
+    rewards, weights = reward_functions(config, think_prefilled=prefilled)
+    args.reward_weights = weights
+    output = Path(config.train.output_dir)
+    rank = args.process_index
+    completions = output / (COMPLETIONS_NAME if args.world_size == 1 else f"completions-rank{rank}.jsonl")
+    recorder = CompletionRecorder(completions)
+    if args.should_save:
+        config.write_beside(output)
+
+    trainer = GRPOTrainer(
+        model=model, reward_funcs=recorder.wrap(rewards), args=args, train_dataset=dataset,
+        processing_class=tokenizer, peft_config=peft_config,
+        callbacks=[RichProgress(console)] if args.should_log else None,
+    )
+    trainer.remove_callback(PrinterCallback)  # it prints raw log dicts; RichProgress shows them
+    if checkpoint:
+        console.print(f"resuming from {checkpoint}")
+    trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.save_model(str(output))
+    summary = _summary(trainer, output, completions, prefilled)
+    if args.should_log:
+        _print_summary(console, summary)
+    return summary
+
+
+def _summary(trainer, output: Path, completions: Path, prefilled: bool) -> dict[str, Any]:
+    last: dict[str, float] = {}
+    for entry in trainer.state.log_history:
+        last.update({k: v for k, v in entry.items() if k.startswith("rewards/") and k.endswith("/mean")})
+        if "reward" in entry:
+            last["reward"] = entry["reward"]
+    return {
+        "steps": trainer.state.global_step,
+        "rewards": last,
+        "checkpoints": [str(p) for p in checkpoints(output)],
+        "model": str(output),
+        "completions": str(completions),
+        "think_prefilled": prefilled,
+    }
+
+
+def _print_summary(console: Console, summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"trained {summary['steps']} steps")
+    table.add_column("reward")
+    table.add_column("last mean", justify="right")
+    for name, value in summary["rewards"].items():
+        table.add_row(name.removeprefix("rewards/").removesuffix("/mean"), f"{value:.3f}")
+    console.print(table)
+    console.print(f"model: {summary['model']}   completions: {summary['completions']}")
+    if summary["checkpoints"]:
+        console.print(f"checkpoints: {', '.join(Path(p).name for p in summary['checkpoints'])}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="medr1's GRPO training script (started by `medr1 train`).")
+    parser.add_argument("--config", required=True, help="the resolved config the launcher wrote")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a key, e.g. the vLLM node's address in a Slurm job")
+    args = parser.parse_args(argv)
+    try:
+        run_training(resolve_config(args.config, args.set), may_prepare=False)
+    except Medr1Error as err:
+        Console(stderr=True).print(f"[bold red]medr1: {err.title}[/]\n{err.message}")
+        sys.exit(err.exit_code)
+
+
+if __name__ == "__main__":
+    main()
