@@ -29,7 +29,7 @@ def run_train(
     layout = preflight.plan_layout(config, gpus)
     planning = dry_run or slurm is not None
     preflight.check(config, layout, extra_args=extra_args, dry_run=planning)
-    validate_grpo(config)
+    validate_grpo(config, layout)
     model_path = planned_model_path(config.model.name_or_path) if planning else resolve_model_path(config.model.name_or_path)
     plan = build_plan(config, layout, extra_args=extra_args, model_path=model_path)
 
@@ -59,9 +59,13 @@ def run_train(
     return None
 
 
-def validate_grpo(config: Medr1Config) -> None:
-    """Let TRL judge train.grpo now. On a machine without the run's GPUs (planning a GPU run),
-    precision flags are checked where the run happens: only they are relaxed here."""
+def validate_grpo(config: Medr1Config, layout: preflight.Layout) -> None:
+    """Let TRL judge train.grpo now, before any process starts.
+
+    This process is not the run: it has one process where the run has several (so the generation
+    batch TRL would derive here is stated explicitly), and perhaps not the run's GPUs (so precision
+    flags are left to the run itself).
+    """
     import torch
 
     from medr1_cli.train.grpo import build_grpo_config, grpo_kwargs
@@ -70,6 +74,10 @@ def validate_grpo(config: Medr1Config) -> None:
     kwargs = grpo_kwargs(config, cuda_available=cuda)
     if not cuda:
         kwargs.update(use_cpu=True, bf16=False, fp16=False)
+    processes = layout.train_processes * config.train.num_machines
+    if processes > 1 and "generation_batch_size" not in kwargs and "steps_per_generation" not in kwargs:
+        steps = kwargs.get("gradient_accumulation_steps", 1)
+        kwargs["generation_batch_size"] = processes * kwargs.get("per_device_train_batch_size", 8) * steps
     build_grpo_config(kwargs)
 
 

@@ -48,6 +48,8 @@ STALE_KEYS = {
     "vllm_gpu_memory_utilisation": "spelled vllm_gpu_memory_utilization",
 }
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+# TRL still uses transformers' gradient-checkpointing names that v5 deprecates; nothing a user can change.
+warnings.filterwarnings("ignore", category=FutureWarning, message=".*gradient_checkpointing.*")
 COMPLETIONS_NAME = "completions.jsonl"
 
 
@@ -248,8 +250,6 @@ def run_training(config: Medr1Config, console: Console | None = None, *, may_pre
     console = console or Console(highlight=False)
     hf_logging.set_verbosity_warning()
     hf_logging.disable_progress_bar()
-    # TRL still calls transformers' gradient-checkpointing names that v5 deprecates; nothing a user can change.
-    warnings.filterwarnings("ignore", category=FutureWarning, message=".*(gradient_checkpointing|is_gradient_checkpointing).*")
     args = build_grpo_config(grpo_kwargs(config, cuda_available=torch.cuda.is_available()))
     checkpoint = resume_from(config)
     dataset = prepared_dataset(config, console, may_prepare=may_prepare)
