@@ -7,17 +7,20 @@ in order (DESIGN §2.4), never guess:
    (or, with `require_think`, was expected to think) but never closed it is *truncated*. A
    completion whose `<think>` was pre-filled by the chat template has no opening tag; its
    `</think>` still splits reasoning from answer.
-2. The last complete `<answer>…</answer>`.
-3. Else the last `\\boxed{…}` (also `\\boxed{\\text{B}}`, `\\boxed{B. text}`).
-4. Else the last "answer is / answer:" phrase, tolerant of markdown and punctuation
-   (`**B**`, `(B)`, `B.`, `B) text`).
+2. The last complete `<answer>…</answer>` (in any letter case).
+3. Else the last complete `\\boxed{…}` (also `\\boxed{\\text{B}}`, `\\boxed{B. text}`).
+4. Else the last "answer is / answer: / the correct option is" phrase, tolerant of markdown,
+   quotes, inline math and punctuation (`**B**`, `(B)`, `'B'`, `$B$`, `B.`, `B) text`), on one
+   line (only a heading "Final answer:" may put the answer alone on the next). A bare "answer B"
+   with no verb or colon only counts for a letter standing alone.
 5. Else the whole final text is a bare answer: a letter, a letter with its option text, or exactly
    one option's text.
 6. Otherwise *unparseable*: scored wrong, counted separately.
 
 Once a rule finds an answer span, that span decides: unreadable content is unparseable, a letter
 that is not an option of this question is wrong, and several different letters are wrong.
-Option texts count too, so PubMedQA's yes / no / maybe answers map to their letters.
+Option texts count too, so PubMedQA's yes / no / maybe answers map to their letters; they are read
+before a leading letter ("B cells" is an option's text), though a lone letter stays a letter.
 """
 
 from __future__ import annotations
@@ -81,22 +84,23 @@ def extract_answer(completion: str, options: OptionsLike, *, require_think: bool
         return Extraction(None, "truncated", detail="no </think>: the reasoning never ended")
     else:
         final = text
-    options = _Options(options)
+
+    choices = _Options(options)
 
     tag = _last_answer_tag(final)
     if tag is not None:
-        return _judge(tag, options, "answer_tag")
+        return _judge(tag, choices, "answer_tag")
 
     boxed = _last_boxed(final)
     if boxed is not None:
-        return _judge(boxed, options, "boxed")
+        return _judge(boxed, choices, "boxed")
 
-    phrase = _last_answer_phrase(final, options)
+    phrase = _last_answer_phrase(final, choices)
     if phrase is not None:
         return phrase
 
     if len(final) <= _BARE_ANSWER_MAX_CHARS and final.strip():
-        verdict = _judge(final, options, "bare_answer", letter_needs_delimiter=True)
+        verdict = _judge(final, choices, "bare_answer", letter_needs_delimiter=True)
         if verdict.status != "unparseable":
             return verdict
     return Extraction(None, "unparseable", detail="no answer tag, \\boxed{}, answer phrase or bare answer")
@@ -183,7 +187,8 @@ _ASIDE = rf"(?:{_GAP}(?:,{_GAP})?(?=[a-z]{{2}}|I[ \t]){_HEDGE},?)"
 _ANSWER_PHRASE = re.compile(
     rf"(?:answer(?P<listing>{_GAP}(?:choice|option))?|(?:correct|best|right)[ \t]+(?:option|choice))"
     rf"(?![a-z0-9]){_ASIDE}{{0,2}}"
-    rf"(?P<verb>{_GAP}(?:is|was|(?:would|will|should|must)[ \t]+be|(?:seems|appears)[ \t]+to[ \t]+be)(?![a-z]))?"
+    rf"(?P<verb>{_GAP}(?:is|was|(?:would|will|should|must)[ \t]+be|(?:seems|appears)[ \t]+to[ \t]+be)"
+    r"(?![a-z]))?"
     rf"{_ASIDE}{{0,2}}(?P<separator>{_GAP}[:=\-–—])?{_GAP}(?:(?:option|choice)(?![a-z]){_GAP})?",
     re.IGNORECASE,
 )
@@ -209,9 +214,10 @@ def _mentions_an_anchor(text: str) -> bool:
     """Whether the words a phrase is anchored on occur at all: a quick test that spares most texts
     the slow case-insensitive search. (Lowering can move positions, so it only says whether.)"""
     lowered = text.lower()
-    return "answer" in lowered or (
-        ("option" in lowered or "choice" in lowered) and any(word in lowered for word in ("correct", "best", "right"))
-    )
+    if "answer" in lowered:
+        return True
+    names_an_option = "option" in lowered or "choice" in lowered
+    return names_an_option and any(word in lowered for word in ("correct", "best", "right"))
 
 
 def _read_phrase(text: str, phrase: re.Match[str], options: _Options) -> Extraction | None:
@@ -235,7 +241,8 @@ def _is_only_an_answer(line: str, options: _Options) -> bool:
     """Whether the line holds nothing but an answer: "C", "**(C)**", "C. Folate" or "Folate"."""
     said = _normalise_text(_clean(line))
     letter, _, rest = said.partition(" ")
-    return said in options.texts.values() or (len(letter) == 1 and rest in ("", options.texts.get(letter.upper())))
+    texts = options.texts
+    return said in texts.values() or (len(letter) == 1 and rest in ("", texts.get(letter.upper())))
 
 
 # ----------------------------------------------------------------------- reading a span
@@ -247,10 +254,11 @@ _LATEX_NESTING = 4  # \boxed{\text{\textbf{C}}}; deeper nesting is not an answer
 _MATH_DELIMITER = re.compile(r"\\[()\[\]]|\$")  # \( \) \[ \] $
 # "Option B", "choice C: Folate" as the whole span: the word only introduces the letter.
 _OPTION_WORD = re.compile(r"^(?:option|choice)(?![a-z])\s*", re.IGNORECASE)
+# A letter on its own: "B", "(B)", "'B'.", "B!".
 _LONE_LETTER = re.compile(r"[(\[{'\"“‘]*([A-Za-z])[)\]}'\"”’]*[.:;!?]?")
-# A letter at the start: "B", "(B)", "'B'", "B.", "B)", "B;", "B - text", "B text", "B\n…".
+# A letter at the start: "B", "(B)", "'B'", "B.", "B) text", "B;", "B - text", "B text", "B\n…".
 _LEADING_LETTER = re.compile(
-    r"[\s(\[{'\"“‘]*([A-Za-z])(?![A-Za-z0-9])[)\]}'\"”’]*"
+    r"[\s(\[{'\"“‘]*([A-Za-z])(?![A-Za-z0-9])(?P<bracket>[)\]}]?)['\"”’]*"
     r"(?:[^\S\n]*(?P<delimiter>[.:)\-–—,;!?]|\n|$)|(?P<words>[^\S\n]+\S))"
 )
 # A second letter joined to the first: "B and C", "B, C", "B/C", "B or (C)".
@@ -272,17 +280,19 @@ def _judge(
     exact_text: bool = True,
     letter_needs_delimiter: bool = False,
 ) -> Extraction:
-    """Read the answer in `span`: an option's text (whole span or, with exact_text=False, its
-    start), else a leading letter.
+    """Read the answer in `span`: a lone letter of this question, else an option's text (the whole
+    span or, with exact_text=False, its start), else a leading letter.
 
-    Text comes first because some texts begin like a letter: "B cells", "E. coli", "I and III".
+    Text comes before a leading letter because some texts begin like one: "B cells", "E. coli",
+    "I and III". A lone valid letter comes first even where an option's text is a letter too
+    (blood groups O, A, B, AB).
     `letter_needs_delimiter`: for a bare final text, "A 45-year-old…" is prose, while "A." or
     "A) Iron" is an answer.
     """
     cleaned = _clean(span)
     lone = _LONE_LETTER.fullmatch(cleaned)
-    if lone:  # a letter even where an option's text is one too (blood groups O, A, B, AB)
-        return _judge_letter(lone[1].upper(), "", options, rule)
+    if lone and options.has(lone[1].upper()):
+        return Extraction(lone[1].upper(), "answered", rule)
     by_text = _option_by_text(cleaned, options, whole=exact_text)
     if by_text:
         return Extraction(by_text, "answered", rule, "matched the option's text")
@@ -292,8 +302,8 @@ def _judge(
     if match:
         raw = match.group(1)
         # A lowercase letter followed by words is an article or a word ("a deficiency"), and so is
-        # the pronoun "I"; neither is an answer.
-        is_word = match["words"] is not None and (
+        # the pronoun "I"; neither is an answer. A closing bracket makes it a letter: "a) iron".
+        is_word = match["words"] is not None and not match["bracket"] and (
             raw.islower() or letter_needs_delimiter or _PRONOUN_I.match(lettered, match.start(1)) is not None
         )
         if not is_word:
@@ -361,7 +371,8 @@ def _option_by_text(span: str, options: _Options, *, whole: bool) -> str | None:
 
 def _begins_with(said: str, expected: str, span: str) -> bool:
     """Whether the option text `expected` begins `said` (the normalised `span`). Several words may
-    be followed by more ("Vitamin B12 deficiency"); a single word needs a delimiter after it."""
-    if not (said + " ").startswith(expected + " "):
+    be followed by more ("Vitamin B12 deficiency"); one word needs a delimiter after it ("no.", not
+    "no longer"); one character starting a span is a letter ("A (blood group O)"), not a text."""
+    if len(expected) == 1 or not (said + " ").startswith(expected + " "):
         return False
     return " " in expected or _ONE_WORD_ENDS.match(span) is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +14,14 @@ FOUR = {"A": "Iron", "B": "Vitamin B12", "C": "Folate", "D": "Vitamin C"}
 TEN = {letter: f"finding number {i}" for i, letter in enumerate("ABCDEFGHIJ")}
 PUBMEDQA = {"A": "yes", "B": "no", "C": "maybe"}
 NEAR_TEXTS = {"A": "Vitamin B", "B": "Vitamin B12", "C": "Vitamin D", "D": "Zinc"}
+# option texts that begin like a letter
+CELLS = {"A": "T cells", "B": "NK cells", "C": "B cells", "D": "Macrophages"}
+BACTERIA = {"A": "S. aureus", "B": "E. coli", "C": "K. pneumoniae", "D": "P. aeruginosa", "E": "H. influenzae"}
+PEPTIDE = {"A": "Insulin levels", "B": "Glucose levels", "C": "HbA1c", "D": "C-peptide levels"}
+GENETICS = {"A": "Trinucleotide repeat", "B": "Translocation", "C": "A mutation in the CFTR gene", "D": "Deletion"}
+ROMAN = {"A": "I and II", "B": "I and III", "C": "II and III", "D": "I, II and III"}
+BLOOD_GROUPS = {"A": "O", "B": "A", "C": "B", "D": "AB"}
+LOWERCASE_KEYS = {"a": "Iron", "b": "Vitamin B12", "c": "Folate", "d": "Vitamin C"}
 
 # (completion, options, letter, status, rule)
 CASES = [
@@ -84,6 +94,81 @@ CASES = [
     # option texts that begin alike: the whole text decides, the longest prefix wins
     ("<answer>Vitamin B12</answer>", NEAR_TEXTS, "B", "answered", "answer_tag"),
     ("The answer is Vitamin B12 deficiency.", NEAR_TEXTS, "B", "answered", "answer_phrase"),
+    # a later "answer" with no verb or colon only counts for a letter standing alone, on its line
+    ("The correct answer is B.\n\nAnswer A is incorrect: the MCV is low.", FOUR, "B", "answered", "answer_phrase"),
+    ("The answer is B.\n\nAnswer choice C is incorrect: folate is fine.", FOUR, "B", "answered", "answer_phrase"),
+    ("**Answer: B**\n\nLet's review each answer option:\nA) Iron - wrong", FOUR, "B", "answered", "answer_phrase"),
+    ("Note that answer B (vitamin B12) is a distractor", FOUR, None, "unparseable", None),
+    ("So we pick answer B.", FOUR, "B", "answered", "answer_phrase"),
+    ("**Final answer:**\n\n**C. Folate**", FOUR, "C", "answered", "answer_phrase"),  # a heading
+    # option text before a leading letter: texts that begin like a letter
+    ("The answer is B cells.", CELLS, "C", "answered", "answer_phrase"),
+    ("<answer>B cells</answer>", CELLS, "C", "answered", "answer_tag"),
+    ("<answer>T cells</answer>", CELLS, "A", "answered", "answer_tag"),
+    ("The answer is E. coli.", BACTERIA, "B", "answered", "answer_phrase"),
+    ("Answer: C-peptide levels", PEPTIDE, "D", "answered", "answer_phrase"),
+    ("<answer>A mutation in the CFTR gene</answer>", GENETICS, "C", "answered", "answer_tag"),
+    ("The answer is I and III.", ROMAN, "B", "answered", "answer_phrase"),
+    ("<answer>I, II and III</answer>", ROMAN, "D", "answered", "answer_tag"),
+    ("<answer>B</answer>", BLOOD_GROUPS, "B", "answered", "answer_tag"),  # a lone letter stays a letter
+    ("<answer>AB</answer>", BLOOD_GROUPS, "D", "answered", "answer_tag"),
+    ("<answer>O</answer>", BLOOD_GROUPS, "A", "answered", "answer_tag"),  # not a letter here: a text
+    ("The answer is A (blood group O).", BLOOD_GROUPS, "A", "answered", "answer_phrase"),
+    # a one-word option text read from the start of a phrase needs a delimiter after it
+    ("The answer is no longer in doubt: yes.", PUBMEDQA, None, "unparseable", None),
+    ("The answer is no, because the trial was underpowered.", PUBMEDQA, "B", "answered", "answer_phrase"),
+    ("The answer is yes because the trial was positive.", PUBMEDQA, "A", "answered", "answer_phrase"),
+    # "I" before a lowercase word is the pronoun, as a first or a second letter
+    ("The answer is B, I believe.", FOUR, "B", "answered", "answer_phrase"),
+    ("The answer is B and I am fairly confident.", FOUR, "B", "answered", "answer_phrase"),
+    ("Answer: I go with C", TEN, None, "unparseable", None),
+    ("Answer: I select C", TEN, None, "unparseable", None),
+    ("The answer is I because the others are excluded.", TEN, "I", "answered", "answer_phrase"),
+    ("<answer>B and I</answer>", TEN, None, "several_letters", "answer_tag"),
+    # "Option B" / "Choice B" as the whole answer
+    ("<answer>Option B</answer>", FOUR, "B", "answered", "answer_tag"),
+    ("\\boxed{\\text{Option C}}", FOUR, "C", "answered", "boxed"),
+    ("<answer>Option C: Folate</answer>", FOUR, "C", "answered", "answer_tag"),
+    ("Option B", FOUR, "B", "answered", "bare_answer"),
+    # more ways to say it, all anchored on "answer" or "correct / best / right option"
+    ("The correct option is C.", FOUR, "C", "answered", "answer_phrase"),
+    ("Overall, the best option is **C. Folate**.", FOUR, "C", "answered", "answer_phrase"),
+    ("Correct option: C", FOUR, "C", "answered", "answer_phrase"),
+    ("<answer>The correct option is C.</answer>", FOUR, "C", "answered", "answer_tag"),
+    ("The answer to this question is yes.", PUBMEDQA, "A", "answered", "answer_phrase"),
+    ("The answer to the question is C.", FOUR, "C", "answered", "answer_phrase"),
+    ("The correct answer choice is C.", FOUR, "C", "answered", "answer_phrase"),
+    ("The answer, therefore, is C.", FOUR, "C", "answered", "answer_phrase"),
+    ("The answer is, therefore, C.", FOUR, "C", "answered", "answer_phrase"),
+    ("So the answer, I believe, is C.", FOUR, "C", "answered", "answer_phrase"),
+    ("The answer must be C.", FOUR, "C", "answered", "answer_phrase"),
+    ("The answer seems to be C.", FOUR, "C", "answered", "answer_phrase"),
+    ("The answer here is C.", FOUR, "C", "answered", "answer_phrase"),
+    ("The answer is indeed C.", FOUR, "C", "answered", "answer_phrase"),
+    ("The answer is actually C.", FOUR, "C", "answered", "answer_phrase"),
+    # quotes and inline math around the letter
+    ("The answer is 'B'.", FOUR, "B", "answered", "answer_phrase"),
+    ('The answer is "B".', FOUR, "B", "answered", "answer_phrase"),
+    ("The answer is “B”.", FOUR, "B", "answered", "answer_phrase"),
+    ("The final answer is $B$.", FOUR, "B", "answered", "answer_phrase"),
+    ("The answer is $\\text{B}$.", FOUR, "B", "answered", "answer_phrase"),
+    ("\\( \\text{C} \\)", FOUR, "C", "answered", "bare_answer"),
+    # ; ! ? and a line break end a letter
+    ("The answer is C; the others are wrong.", FOUR, "C", "answered", "answer_phrase"),
+    ("The answer is C!", FOUR, "C", "answered", "answer_phrase"),
+    ("B\n\nVitamin B12 deficiency causes a macrocytic anemia.", FOUR, "B", "answered", "bare_answer"),
+    ("B) Vitamin B12", FOUR, "B", "answered", "bare_answer"),  # a closing bracket ends it too
+    ("(C) Folate", FOUR, "C", "answered", "bare_answer"),
+    # LaTeX wrappers, nested; an unclosed last box does not hide a complete one
+    ("\\boxed{\\text{\\textbf{C}}}", FOUR, "C", "answered", "boxed"),
+    ("\\boxed{\\mathbf{\\text{C}}}", FOUR, "C", "answered", "boxed"),
+    ("\\boxed{\\textnormal{C}}", FOUR, "C", "answered", "boxed"),
+    ("\\boxed{C}\n\n(I initially wrote \\boxed{", FOUR, "C", "answered", "boxed"),
+    # tags in any letter case; text that lowercasing lengthens; options in any key case
+    ("<Answer>C</Answer>", FOUR, "C", "answered", "answer_tag"),
+    ("İ" * 30 + " the answer is C", FOUR, "C", "answered", "answer_phrase"),
+    ("<answer>C</answer>", LOWERCASE_KEYS, "C", "answered", "answer_tag"),
+    ("<answer>Folate</answer>", LOWERCASE_KEYS, "C", "answered", "answer_tag"),
 ]
 
 
@@ -117,6 +202,18 @@ def test_different_letters_in_reasoning_and_answer_score_the_answer():
     completion = "<think>A is tempting; B fits; the answer is B.</think><answer>C</answer>"
     assert extract_answer(completion, FOUR).is_correct("C")
     assert not extract_answer(completion, FOUR).is_correct("B")
+
+
+def test_adversarial_completions_are_read_quickly():
+    slow = [
+        "The answer is xyz. " * 2700,  # ~50 KB of answer phrases that say nothing
+        "\\boxed{" * 7000,  # boxes that never close
+        "<answer>" + "\\text{" * 5000 + "C" + "}" * 5000 + "</answer>",
+    ]
+    for completion in slow:
+        started = time.perf_counter()
+        extract_answer(completion, TEN)
+        assert time.perf_counter() - started < 0.25, completion[:40]
 
 
 option_sets = st.integers(min_value=2, max_value=10).map(lambda n: {LETTERS[i]: f"option {i}" for i in range(n)})
