@@ -1,8 +1,9 @@
 """YAML reading that remembers where every key came from.
 
-PyYAML alone loses the line of each key, silently keeps the last of two duplicate keys and reads
-`1e-6` as a string (YAML 1.1). Config errors must name the line, duplicates are almost always a
-mistake, and `learning_rate: 1e-6` must be a float, so this loader fixes all three.
+PyYAML alone loses the line of each key, silently keeps the last of two duplicate keys, reads
+`1e-6` as a string and `no` / `on` as booleans (YAML 1.1). Config errors must name the line,
+duplicates are almost always a mistake, `learning_rate: 1e-6` must be a float and
+`save_strategy: no` must stay the string TRL expects, so this loader follows YAML 1.2 there.
 """
 
 from __future__ import annotations
@@ -19,9 +20,15 @@ KeyPath = tuple[str, ...]
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that also accepts exponent floats without a dot (`1e-6`, `5E+3`)."""
+    """SafeLoader with YAML 1.2 booleans (only true / false) and exponent floats without a dot."""
 
 
+_BOOL = "tag:yaml.org,2002:bool"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),

@@ -62,6 +62,9 @@ def test_precedence_defaults_yaml_set_flags(write_yaml):
         ("5E+3", 5000.0),
         ("16", 16),
         ("true", True),
+        ("False", False),
+        ("no", "no"),  # YAML 1.1 would make these booleans; TRL wants save_strategy: no as a string
+        ("on", "on"),
         ("null", None),
         ("[a, b]", ["a", "b"]),
         ("cosine", "cosine"),
@@ -110,7 +113,7 @@ def test_every_problem_is_reported_at_once(write_yaml):
     assert "--set 'nonsense': expected section.key=value" in message
     assert "model.lora.r = 0  (--set model.lora.r=0): Input should be greater than or equal to 1" in message
     assert f"model.name_or_pth  ({path}:2): unknown key (did you mean 'name_or_path'?)" in message
-    assert f"train.topology = 'clocate'  ({path}:4): Input should be 'single', 'colocate' or 'server'" in message
+    assert f"train.topology = 'clocate'  ({path}:4): Input should be 'single', 'multi', 'colocate' or 'server'" in message
     assert "(did you mean 'colocate'?)" in message
     assert f"train.num_processes = 'many'  ({path}:5): Input should be a valid integer" in message
     assert f"eval.benchmarks.1 = 'pubmed'  ({path}:7): unknown benchmark (did you mean 'pubmedqa'?)" in message

@@ -278,6 +278,8 @@ def run_training(config: Medr1Config, console: Console | None = None, *, may_pre
         console.print(f"resuming from {checkpoint}")
     trainer.train(resume_from_checkpoint=checkpoint)
     trainer.save_model(str(output))
+    if args.should_save:  # the whole log history of the run, for analysis, beside the final model
+        trainer.state.save_to_json(str(output / "trainer_state.json"))
     summary = _summary(trainer, output, completions, prefilled)
     if args.should_log:
         _print_summary(console, summary)
