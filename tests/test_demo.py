@@ -30,10 +30,14 @@ def test_demo_with_the_tiny_model(tmp_path):
     manifest = json.loads((out / "data" / "demo" / "manifest.json").read_text())
     assert manifest["rows"] == 64 and len(manifest["held_out_ids"]) == 64
     assert "64 training questions, 64 held out" in result.stdout
-    # ... and stages whose commands have not landed are reported, never faked.
-    for line in ("lands with issue #5", "not run", "needs train"):
+    # ... and so did training, with its checkpoint and completions log ...
+    assert "6 GRPO steps" in result.stdout
+    assert (out / "train" / "checkpoint-6" / "trainer_state.json").is_file()
+    assert len((out / "train" / "completions.jsonl").read_text().splitlines()) == 6 * 4
+    # ... while stages whose commands have not landed are reported, never faked.
+    for line in ("lands with issue #6", "lands with issue #7"):
         assert line in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["data", RESOLVED_CONFIG_NAME, "model_check.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["data", RESOLVED_CONFIG_NAME, "model_check.json", "train"]
 
 
 def test_demo_rejects_a_bad_override_before_any_work(tmp_path):
@@ -52,3 +56,6 @@ def test_readme_demo_command_with_the_default_model(tmp_path):
     assert check["model"] == "builtin:smollm2-135m-instruct"
     assert 130e6 < check["parameters"] < 140e6
     assert check["completion"].strip()
+    state = json.loads((tmp_path / "runs" / "demo" / "train" / "trainer_state.json").read_text())
+    assert state["global_step"] == 6
+    assert (tmp_path / "runs" / "demo" / "train" / "adapter_config.json").is_file()  # LoRA

@@ -287,14 +287,15 @@ def run_training(config: Medr1Config, console: Console | None = None, *, may_pre
 
 
 def _summary(trainer, output: Path, completions: Path, prefilled: bool) -> dict[str, Any]:
-    last: dict[str, float] = {}
+    series: dict[str, list[float]] = {}
     for entry in trainer.state.log_history:
-        last.update({k: v for k, v in entry.items() if k.startswith("rewards/") and k.endswith("/mean")})
-        if "reward" in entry:
-            last["reward"] = entry["reward"]
+        for key, value in entry.items():
+            if key == "reward" or (key.startswith("rewards/") and key.endswith("/mean")):
+                series.setdefault(key, []).append(value)
     return {
         "steps": trainer.state.global_step,
-        "rewards": last,
+        "rewards": {key: values[-1] for key, values in series.items()},
+        "reward_means": {key: sum(values) / len(values) for key, values in series.items()},
         "checkpoints": [str(p) for p in checkpoints(output)],
         "model": str(output),
         "completions": str(completions),
@@ -307,9 +308,11 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
 
     table = Table(title=f"trained {summary['steps']} steps")
     table.add_column("reward")
-    table.add_column("last mean", justify="right")
+    table.add_column("mean over the run", justify="right")
+    table.add_column("last step", justify="right")
     for name, value in summary["rewards"].items():
-        table.add_row(name.removeprefix("rewards/").removesuffix("/mean"), f"{value:.3f}")
+        label = name.removeprefix("rewards/").removesuffix("/mean")
+        table.add_row(label, f"{summary['reward_means'][name]:.3f}", f"{value:.3f}")
     console.print(table)
     console.print(f"model: {summary['model']}   completions: {summary['completions']}")
     if summary["checkpoints"]:
