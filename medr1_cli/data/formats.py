@@ -67,6 +67,21 @@ def _bad(row: RawRow, message: str, options: LoadOptions, skipped: Counter, reas
     raise DataError(f"{row.where}: {message}", hint="set data.on_bad_item: skip to skip such rows and count them")
 
 
+def _lettered(row: RawRow, data: dict, letter_field: str, options: LoadOptions, skipped: Counter):
+    """({letter: text}, answer letter) from an `options` mapping and a letter field; None when the
+    letter is not one of the options (an error, or a counted skip with on_bad_item: skip)."""
+    choices = data["options"]
+    if isinstance(choices, list):  # some re-releases store [{"key": "A", "value": "..."}]
+        choices = {c["key"]: c["value"] for c in choices}
+    choices = {str(k).strip().upper(): _text(v) for k, v in dict(choices).items()}
+    letter = _text(data[letter_field]).upper()
+    if letter not in choices:
+        _bad(row, f"{letter_field} {letter!r} is not one of the options {sorted(choices)}", options, skipped,
+             "answer not among the options")
+        return None
+    return choices, letter
+
+
 def _letter_options(texts: list) -> dict[str, str]:
     return {LETTERS[i]: str(text).strip() for i, text in enumerate(texts)}
 
@@ -80,15 +95,9 @@ def _parse_medqa(rows, options, skipped):
     records = []
     for row in rows:
         data = _checked(row, FORMATS["medqa"])
-        choices = data["options"]
-        if isinstance(choices, list):  # some re-releases store [{"key": "A", "value": "..."}]
-            choices = {c["key"]: c["value"] for c in choices}
-        choices = {str(k).strip().upper(): _text(v) for k, v in dict(choices).items()}
-        letter = _text(data["answer_idx"]).upper()
-        if letter not in choices:
-            _bad(row, f"answer_idx {letter!r} is not one of the options {sorted(choices)}", options, skipped,
-                 "answer not among the options")
+        if not (read := _lettered(row, data, "answer_idx", options, skipped)):
             continue
+        choices, letter = read
         question = _text(data["question"])
         records.append(QARecord(
             id=_text(data.get("id")) or content_id("medqa", question, *choices.values()),
@@ -272,12 +281,9 @@ def _parse_medxpertqa(rows, options, skipped):
     records = []
     for row in rows:
         data = _checked(row, FORMATS["medxpertqa"])
-        choices = {str(k).strip().upper(): _text(v) for k, v in dict(data["options"]).items()}
-        letter = _text(data["label"]).upper()
-        if letter not in choices:
-            _bad(row, f"label {letter!r} is not one of the options {sorted(choices)}", options, skipped,
-                 "answer not among the options")
+        if not (read := _lettered(row, data, "label", options, skipped)):
             continue
+        choices, letter = read
         question = _text(data["question"])
         stripped = strip_embedded_options(question, choices)
         if stripped is None and "Answer Choices:" in question:
@@ -319,12 +325,9 @@ def _parse_bundle(rows, options, skipped):
                 f"{row.where}: unknown benchmark '{group}' in the HuatuoGPT-o1 bundle"
                 f"{did_you_mean(group, BUNDLE_SOURCES)}; known: {', '.join(BUNDLE_SOURCES)}"
             )
-        choices = {str(k).strip().upper(): _text(v) for k, v in dict(data["options"]).items()}
-        letter = _text(data["answer_idx"]).upper()
-        if letter not in choices:
-            _bad(row, f"answer_idx {letter!r} is not one of the options {sorted(choices)}", options, skipped,
-                 "answer not among the options")
+        if not (read := _lettered(row, data, "answer_idx", options, skipped)):
             continue
+        choices, letter = read
         question = _text(data["question"])
         # GPQA appears five times with different option orders: the id keeps the order apart.
         records.append(QARecord(
