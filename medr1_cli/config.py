@@ -373,19 +373,24 @@ def resolve_config(
     config_file: str | Path | None = None,
     overrides: Sequence[str] = (),
     flags: Mapping[str, tuple[str, Any]] | None = None,
+    *,
+    builtin_entries: bool = True,
 ) -> Medr1Config:
     """Build the validated config: defaults < `config_file` < `overrides` ("a.b=v") < `flags`.
 
     `flags` maps dotted keys to (flag name, value) of explicit command-line flags; a None value means
-    the flag was not given. Raises ConfigError listing every problem found.
+    the flag was not given. `builtin_entries=False` reads a file that is already a resolved config
+    (what a run folder holds): its registries are complete, and entries removed from them must stay
+    removed. Raises ConfigError listing every problem found.
     """
-    merged: dict[str, Any] = _extensible_defaults()
+    merged: dict[str, Any] = _extensible_defaults() if builtin_entries else {}
     origins: dict[KeyPath, str] = {}
     problems: list[str] = []
 
     if config_file is not None:
         path = find_config_file(config_file)
         data, lines = load_yaml_file(path)
+        _add_registry_entries(merged, data)
         _merge(merged, data)
         origins.update({key: f"{path}:{line}" for key, line in lines.items()})
 
@@ -448,6 +453,15 @@ def _extensible_defaults() -> dict[str, Any]:
     for section, key in EXTENSIBLE:
         tree.setdefault(section, {})[key] = defaults[section][key]
     return tree
+
+
+def _add_registry_entries(tree: dict[str, Any], data: dict[str, Any]) -> None:
+    """A file's registry entries replace built-in entries of the same name whole: `mix: {medqa: 100}`
+    means that mix is 100 MedQA questions, not 100 plus the built-in mix's MedXpertQA share."""
+    for section, key in EXTENSIBLE:
+        entries = data.get(section, {}).get(key) if isinstance(data.get(section), dict) else None
+        if isinstance(entries, dict) and isinstance(tree.get(section, {}).get(key), dict):
+            tree[section][key].update(data[section].pop(key))
 
 
 def _drop_removed_entries(tree: dict[str, Any]) -> None:

@@ -233,3 +233,15 @@ def test_registry_mappings_extend_the_builtin_entries(write_yaml):
     assert resolve_config(overrides=["train.rewards={accuracy: 1.0}"]).train.rewards == {"accuracy": 1.0}
     with pytest.raises(ConfigError, match="uses source\\(s\\) \\['medxpertqa'\\] that data.sources does not define"):
         resolve_config(overrides=["data.sources.medxpertqa=null", "data.dataset=mix"])
+
+
+def test_a_file_replaces_a_builtin_mix_whole_while_set_changes_one_amount(write_yaml):
+    path = write_yaml("data:\n  mixes:\n    mix: {medqa: 100}\n")
+    assert resolve_config(path).data.mixes["mix"] == {"medqa": 100}
+    assert resolve_config(overrides=["data.mixes.mix.medqa=100"]).data.mixes["mix"] == {"medqa": 100, "medxpertqa": 490}
+
+
+def test_a_resolved_config_keeps_removed_entries_removed(write_yaml):
+    resolved = resolve_config(overrides=["data.holdout.demo-medqa=null"])
+    again = resolve_config(write_yaml(resolved.to_yaml()), builtin_entries=False)
+    assert "demo-medqa" not in again.data.holdout and again == resolved

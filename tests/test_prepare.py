@@ -108,8 +108,8 @@ STOCK = "which of the following is the most appropriate next step in management 
 
 def test_exact_and_ngram_overlap():
     long_question = " ".join(f"word{i}" for i in range(40)) + " " + STOCK
-    index = EvalIndex([record(1, "medmcqa", question="What is the DRUG of choice?"),
-                       record(2, "medmcqa", question=long_question)], n=13)
+    index = EvalIndex([("medmcqa.jsonl", [record(1, "medmcqa", question="What is the DRUG of choice?"),
+                                           record(2, "medmcqa", question=long_question)])], n=13)
     assert index.find(record(9, question="what is the drug of choice")).kind == "exact"
     # A copy with a changed number keeps most of its 13-grams.
     copy = long_question.replace("word20", "word999")
@@ -120,6 +120,10 @@ def test_exact_and_ngram_overlap():
     assert index.find(record(11, question=unrelated)) is None
     assert index.find(record(12, question=" ".join(f"word{i}" for i in range(12)))) is None  # 12 words, no exact
     assert index.find(record(13, question="an unrelated question")) is None
+    # An item of the evaluation set itself, read as a training source from the same file, is not a copy ...
+    assert index.find(record(2, "medmcqa", question=long_question), "medmcqa.jsonl") is None
+    # ... but the same question from another file is.
+    assert index.find(record(2, "medmcqa", question=long_question), "other.jsonl").eval_id == "medmcqa-0002"
 
 
 # ------------------------------------------------------------------------------ the pipeline
@@ -259,3 +263,20 @@ def test_cli_prepare_data_and_its_errors(tmp_path):
 
     bad_format = run_medr1("prepare-data", "-c", "tiny", "--format", "medqa")
     assert bad_format.returncode == 2 and "expected SOURCE=FORMAT" in bad_format.stderr
+
+
+def test_a_source_that_is_also_an_evaluation_set_is_not_its_own_contamination(tmp_path):
+    from medr1_cli.data.sources import builtin_files
+
+    xpert = json.loads(builtin_files()["medxpertqa"].read_text().splitlines()[0])
+    copy = {"question": xpert["question"].split(" Answer Choices:")[0], "options": {"A": "x", "B": "y"},
+            "answer_idx": "A", "meta_info": "step1"}
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(json.dumps(copy) + "\n" + json.dumps({**copy, "question": "An unrelated question about iron?"}) + "\n")
+    result = prepare_data(demo_config(tmp_path, "eval.data={medxpertqa: builtin:medxpertqa}",
+                                      f"data.sources.extra={extra}", "data.mixes.demo.extra=all"))
+    dropped = result.manifest["dropped"]
+    # MedXpertQA's own items are not dropped against themselves; its question copied into another
+    # source is.
+    assert [(d["source"], d["detail"]) for d in dropped] == [("medqa", f"exact match with {xpert['id']}")]
+    assert len(result.manifest["sources"]["demo-medxpertqa"]["chosen"]) == 16

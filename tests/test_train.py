@@ -19,7 +19,7 @@ from medr1_cli.config import resolve_config, shipped_configs_dir
 from medr1_cli.errors import ConfigError
 from medr1_cli.train import preflight
 from medr1_cli.train.grpo import checkpoints, grpo_kwargs, resume_from
-from medr1_cli.train.launch import Command, LaunchError, Plan, build_plan, execute
+from medr1_cli.train.launch import Command, LaunchError, Plan, Terminated, build_plan, execute
 from medr1_cli.train.slurm import sbatch_script
 from tests.conftest import run_medr1
 
@@ -185,6 +185,25 @@ def preflight_message(config, gpus, extra=(), dry_run=True):
     return caught.value.message
 
 
+def test_an_explicit_generation_batch_must_hold_whole_global_batches():
+    message = preflight_message(resolve_config(HUATUO_MIX, ["train.grpo.generation_batch_size=13"]), 4)
+    assert "generation_batch_size 13 is not a multiple of the global batch (3 process(es) x 2 per device = 6)" in message
+    assert "generation_batch_size 13 is not divisible by num_generations 3" in message
+    ok = resolve_config(HUATUO_MIX, ["train.grpo.generation_batch_size=12"])  # 2 x 6, and 4 x 3
+    preflight.check(ok, preflight.plan_layout(ok, 4), extra_args=[], dry_run=True)
+    four = resolve_config(HUATUO_MIX, ["train.topology=multi", "train.grpo.generation_batch_size=12"])
+    assert "is not a multiple of the global batch (4 process(es) x 2 per device = 8)" in preflight_message(four, 4)
+
+
+def test_steps_per_generation_with_several_processes_passes_trl(monkeypatch, tmp_path):
+    from medr1_cli.train.command import run_train
+
+    monkeypatch.chdir(tmp_path)
+    config = resolve_config(HUATUO_MIX, ["train.topology=multi", "train.grpo.gradient_accumulation_steps=1",
+                                         "train.grpo.steps_per_generation=1", "train.grpo.num_generations=8"])
+    assert run_train(config, dry_run=True, console=Console(quiet=True)) is None  # 4 x 2 x 1 = 8
+
+
 def test_batch_not_divisible_names_the_nearest_valid_settings():
     config = resolve_config(HUATUO_MIX, ["train.grpo.num_generations=5"])
     message = preflight_message(config, 4)
@@ -219,6 +238,36 @@ def test_stale_owned_and_unknown_grpo_keys():
     assert "warmup_ratio: removed in transformers 5; use warmup_steps" in message
     assert "train.grpo.output_dir: set train.output_dir instead" in message
     assert "learning_rat: not an option of TRL's GRPOConfig (did you mean 'learning_rate'?)" in message
+
+
+def test_a_curriculum_keeps_trl_from_shuffling():
+    assert grpo_kwargs(resolve_config("tiny", ["data.curriculum=interleave"]), cuda_available=False)[
+        "shuffle_dataset"] is False
+    assert "shuffle_dataset" not in grpo_kwargs(resolve_config("tiny"), cuda_available=False)
+    with pytest.raises(ConfigError, match="would shuffle the ordered items"):
+        grpo_kwargs(resolve_config("tiny", ["data.curriculum=easy-to-hard", "train.grpo.shuffle_dataset=true"]),
+                    cuda_available=False)
+
+
+def test_prepared_data_is_prepared_again_when_an_input_file_changes(tmp_path):
+    from medr1_cli.data.sources import builtin_files
+    from medr1_cli.train.grpo import prepared_dataset
+
+    source = tmp_path / "medqa.jsonl"
+    source.write_text(builtin_files()["medqa"].read_text())
+    config = resolve_config("tiny", [f"data.sources.demo-medqa={source}", f"data.output_dir={tmp_path / 'data'}"])
+    console = Console(record=True, width=400)
+    first = prepared_dataset(config, console, may_prepare=True)
+    assert "not prepared yet" in console.export_text()
+    prepared_dataset(config, console, may_prepare=True)
+    assert "out of date" not in console.export_text()  # unchanged: reused
+    source.write_text("\n".join(source.read_text().splitlines()[:-1]) + "\n")  # one question fewer
+    again = prepared_dataset(config, console, may_prepare=True)
+    assert f"{source} changed since" in console.export_text()
+    assert len(again) == len(first)  # 48 + 16 still fit in 63 + 64 questions
+    with pytest.raises(Exception, match="out of date"):
+        source.write_text(source.read_text() + "\n")
+        prepared_dataset(config, console, may_prepare=False)
 
 
 def test_cpu_defaults_and_trl_validation_through_the_cli(tmp_path):
@@ -288,23 +337,67 @@ def test_server_started_health_waited_training_run_and_server_stopped(tmp_path, 
     assert started[0].poll() is not None  # stopped after success
 
 
-@pytest.mark.parametrize("outcome", ["failure", "interrupt"])
-def test_server_is_stopped_when_training_fails_or_is_interrupted(tmp_path, outcome, monkeypatch):
-    import medr1_cli.train.launch as launch
-
+def test_server_is_stopped_when_training_fails(tmp_path, monkeypatch):
     port = free_port()
     plan = stand_in_plan(tmp_path, http_server(tmp_path, port), [sys.executable, "-c", "raise SystemExit(3)"], port=port)
     started = track_servers(monkeypatch)
-    if outcome == "failure":
-        assert execute(plan, Console(quiet=True)) == 3
-    else:
-        def interrupted(*args, **kwargs):
-            raise KeyboardInterrupt
-
-        monkeypatch.setattr(launch.subprocess, "run", interrupted)
-        with pytest.raises(KeyboardInterrupt):
-            execute(plan, Console(quiet=True))
+    assert execute(plan, Console(quiet=True)) == 3
     assert started and started[0].poll() is not None
+
+
+@pytest.mark.parametrize(("signum", "raised"), [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated)])
+def test_ctrl_c_or_sigterm_stops_server_and_training(tmp_path, monkeypatch, signum, raised):
+    import threading
+
+    import medr1_cli.train.launch as launch
+
+    port = free_port()
+    plan = stand_in_plan(tmp_path, http_server(tmp_path, port),
+                         [sys.executable, "-c", "import time; time.sleep(120)"], port=port)
+    servers = track_servers(monkeypatch)
+    trainings = []
+    real_popen = launch.subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        trainings.append(real_popen(*args, **kwargs))
+        return trainings[-1]
+
+    monkeypatch.setattr(launch.subprocess, "Popen", recording_popen)
+    # Once training runs, signal this process as a terminal (Ctrl-C) or a scheduler (SIGTERM) would.
+    threading.Thread(target=lambda: (_wait_until(lambda: len(trainings) == 2), os.kill(os.getpid(), signum)),
+                     daemon=True).start()
+    with pytest.raises(raised):
+        execute(plan, Console(quiet=True))
+    assert servers[0].poll() is not None and trainings[-1].poll() is not None
+    assert signal.getsignal(signal.SIGTERM) is not launch._raise_terminated  # handlers restored
+
+
+def _wait_until(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_a_port_already_answering_is_refused(tmp_path, monkeypatch):
+    port = free_port()
+    squatter = subprocess.Popen(http_server(tmp_path, port))
+    try:
+        _wait_until(lambda: __import__("medr1_cli.train.launch").train.launch._healthy(
+            f"http://127.0.0.1:{port}/health", 0.5))
+        plan = stand_in_plan(tmp_path, [sys.executable, "-c", "pass"], [sys.executable, "-c", "pass"], port=port)
+        started = track_servers(monkeypatch)
+        with pytest.raises(LaunchError, match="something already answers"):
+            execute(plan, Console(quiet=True))
+        assert started == []
+    finally:
+        squatter.kill()
+        squatter.wait()
+
+
+def test_gpu_indices_respect_an_existing_cuda_mask(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,5,6,7")
+    plan = plan_for(resolve_config(HUATUO_MIX), 4)
+    assert plan.train.env == {"CUDA_VISIBLE_DEVICES": "4,5,6"} and plan.server.env == {"CUDA_VISIBLE_DEVICES": "7"}
 
 
 def test_server_that_never_gets_healthy_times_out_and_is_killed(tmp_path, monkeypatch):
@@ -332,18 +425,27 @@ def test_server_that_dies_early_is_reported_with_its_log(tmp_path):
 def test_slurm_script_puts_vllm_on_a_node_of_its_own(tmp_path):
     config = resolve_config(HUATUO_MIX, ["train.num_machines=2", "train.main_process_ip=placeholder",
                                          f"train.output_dir={tmp_path / 'run'}"])
-    layout = preflight.plan_layout(config, 4)
+    layout = preflight.plan_layout(config, 4, server_node_of_its_own=True)
     script = sbatch_script(config, layout, model_path="FreedomIntelligence/HuatuoGPT-o1-7B")
     assert "#SBATCH --nodes=3" in script and "#SBATCH --gres=gpu:4" in script
-    assert 'VLLM_NODE="${NODES[0]}"' in script and "--tensor_parallel_size 4" in script
+    assert 'VLLM_NODE="${NODES[0]}"' in script and "--tensor_parallel_size 1" in script
+    # Every GPU of the two training nodes trains: 2 x 4 processes.
     assert "--num_processes 8 --num_machines 2 --machine_rank $SLURM_NODEID" in script
+    assert 'kill -0 "$SERVER_PID"' in script  # a dead server ends the wait at once
     assert '--set "train.vllm_server_host=$VLLM_NODE"' in script
     assert subprocess.run(["bash", "-n"], input=script, text=True).returncode == 0  # valid bash
 
 
-def test_slurm_flag_writes_the_script_and_run_files(tmp_path):
+def test_slurm_flag_prepares_data_and_writes_the_script_and_run_files(tmp_path):
     target = tmp_path / "job.sbatch"
-    result = run_medr1("train", "-c", str(HUATUO_MIX), "--slurm", str(target), "-o", str(tmp_path / "run"))
+    # The demo mix (no download) in the reference layout, with every training GPU in use: 4 x 2 x 16 = 128.
+    result = run_medr1("train", "-c", str(HUATUO_MIX), "--dataset", "demo", "--slurm", str(target),
+                       "-o", str(tmp_path / "run"), "--set", f"data.output_dir={tmp_path / 'data'}",
+                       "--set", "train.grpo.num_generations=4", "--model", "builtin:tiny")
     assert result.returncode == 0, result.stderr
     assert target.read_text().startswith("#!/bin/bash")
-    assert (tmp_path / "run" / "accelerate_config.yaml").is_file() and (tmp_path / "run" / "medr1_config.yaml").is_file()
+    accelerate = yaml.safe_load((tmp_path / "run" / "accelerate_config.yaml").read_text())
+    assert accelerate["num_processes"] == 4 and (tmp_path / "run" / "medr1_config.yaml").is_file()
+    assert (tmp_path / "data" / "demo" / "manifest.json").is_file()  # prepared before the job is queued
+    refused = run_medr1("train", "-c", "tiny", "--slurm", str(tmp_path / "cpu.sbatch"))
+    assert refused.returncode == 2 and "--slurm writes a multi-GPU job" in refused.stderr

@@ -29,32 +29,44 @@ class Overlap:
     eval_id: str
 
 
+Item = tuple[str, str]  # (the set's source spec, item id)
+
+
 class EvalIndex:
     """Every evaluation question's normalised text and word n-grams, for fast membership tests."""
 
-    def __init__(self, records: Iterable[QARecord], n: int = 13, min_share: float = 0.5):
+    def __init__(self, sets: Iterable[tuple[str, Iterable[QARecord]]], n: int = 13, min_share: float = 0.5):
+        """`sets`: (source spec, records) of each evaluation set."""
         self.n = n
         self.min_share = min_share
-        self.exact: dict[str, str] = {}
-        self.ngrams: dict[int, str] = {}
+        self.exact: dict[str, list[Item]] = {}
+        self.ngrams: dict[int, Item] = {}
         self.size = 0
-        for record in records:
-            tokens = words(record.question)
-            self.exact.setdefault(" ".join(tokens), record.id)
-            for i in range(len(tokens) - n + 1):
-                self.ngrams.setdefault(hash(tuple(tokens[i : i + n])), record.id)
-            self.size += 1
+        for spec, records in sets:
+            for record in records:
+                tokens = words(record.question)
+                item = (spec, record.id)
+                self.exact.setdefault(" ".join(tokens), []).append(item)
+                for i in range(len(tokens) - n + 1):
+                    self.ngrams.setdefault(hash(tuple(tokens[i : i + n])), item)
+                self.size += 1
 
-    def find(self, record: QARecord) -> Overlap | None:
+    def find(self, record: QARecord, spec: str = "") -> Overlap | None:
+        """The evaluation question that `record` (read from source `spec`) copies. An item is not a
+        copy of itself: a source that is also an evaluation set (MedXpertQA) is indexed too, and only
+        copies of its items elsewhere count."""
+        itself = (spec, record.id)
         tokens = words(record.question)
-        if (hit := self.exact.get(" ".join(tokens))) is not None:
-            return Overlap("exact", hit)
+        others = [item for item in self.exact.get(" ".join(tokens), ()) if item != itself]
+        if others:
+            return Overlap("exact", others[0][1])
         total = len(tokens) - self.n + 1
         if total <= 0:
             return None
         hits = Counter(
-            hit for i in range(total) if (hit := self.ngrams.get(hash(tuple(tokens[i : i + self.n])))) is not None
+            hit for i in range(total)
+            if (hit := self.ngrams.get(hash(tuple(tokens[i : i + self.n])))) is not None and hit != itself
         )
         if sum(hits.values()) / total >= self.min_share:
-            return Overlap("ngram", hits.most_common(1)[0][0])
+            return Overlap("ngram", hits.most_common(1)[0][0][1])
         return None

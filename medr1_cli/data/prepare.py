@@ -104,6 +104,7 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
 
     prompt_tokens = _prompt_token_counter(config, console)
     chosen_all: list[QARecord] = []
+    chosen_by_source: dict[str, list[QARecord]] = {}
     token_counts: dict[str, int] = {}
     for name, amount in mix.items():
         report, pool = reports[name], pools[name]
@@ -112,7 +113,7 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
             verdicts = []
             counts = prompt_tokens(candidates) if prompt_tokens else [None] * len(candidates)
             for record, count in zip(candidates, counts, strict=True):
-                overlap = index.find(record) if index and data.on_overlap == "drop" else None
+                overlap = index.find(record, report.spec) if index and data.on_overlap == "drop" else None
                 if overlap:
                     report.dropped_overlap += 1
                     dropped.append(_dropped(record, "overlaps an evaluation set",
@@ -135,9 +136,11 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
             picked = set(report.chosen)
             report.held_out = sorted(r.id for r in pool if r.id not in picked)
         chosen_all.extend(chosen.chosen)
+        chosen_by_source[name] = chosen.chosen
 
     if index and data.on_overlap in ("error", "warn"):
-        overlapping = [(r, hit) for r in chosen_all if (hit := index.find(r))]
+        spec_of = {r.id: reports[name].spec for name, records in chosen_by_source.items() for r in records}
+        overlapping = [(r, hit) for r in chosen_all if (hit := index.find(r, spec_of[r.id]))]
         if overlapping and data.on_overlap == "error":
             listed = "; ".join(f"{r.id} ({hit.kind} match with {hit.eval_id})" for r, hit in overlapping[:10])
             raise DataError(
@@ -196,22 +199,22 @@ def _report_dict(report: SourceReport) -> dict[str, Any]:
 
 
 def _evaluation_index(config: Medr1Config, options: LoadOptions, console: Console) -> tuple[EvalIndex | None, dict]:
-    """Index of every evaluation set in eval.data, except those that are themselves holdout
-    sources of this mix (their training part is recorded in the manifest instead)."""
-    holdout_specs = {config.data.sources[n] for n in config.data.mixes[config.data.dataset] if n in config.data.holdout}
+    """Index of every evaluation set in eval.data. A set that is also a source of the mix
+    (MedXpertQA) is indexed too: its own items do not count against themselves, but a copy of one
+    of them in another source does."""
     described: dict[str, Any] = {}
-    records: list[QARecord] = []
+    sets: list[tuple[str, list[QARecord]]] = []
     with console.status("indexing evaluation sets …"):
         for bench, spec in config.eval.data.items():
-            if spec in holdout_specs:
-                described[bench] = {"spec": spec, "handled_by": "holdout (training ids are in the manifest)"}
-                continue
             raw = read_source(spec, split="test")
             loaded = load_records(raw, options=options)
-            records.extend(loaded.records)
+            sets.append((spec, loaded.records))
             described[bench] = {"spec": spec, "format": loaded.format, "items": len(loaded.records),
                                 "inputs": raw.fingerprints() if raw.files else [{"hub": raw.hub}]}
-        index = EvalIndex(records, n=config.data.overlap_ngram, min_share=config.data.overlap_min_share) if records else None
+        index = (
+            EvalIndex(sets, n=config.data.overlap_ngram, min_share=config.data.overlap_min_share)
+            if any(records for _, records in sets) else None
+        )
     if index:
         console.print(f"[green]✓[/] indexed {index.size} evaluation questions from {len(described)} set(s)")
     return index, described

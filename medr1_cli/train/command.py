@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from medr1_cli.config import Medr1Config
+from medr1_cli.errors import ConfigError
 from medr1_cli.fsutil import atomic_write_text
 from medr1_cli.models import planned_model_path, resolve_model_path
 from medr1_cli.train import preflight
@@ -26,7 +27,12 @@ def run_train(
     console = console or Console(highlight=False)
     extra_args = extra_args or []
     gpus = config.train.gpus if config.train.gpus is not None else preflight.detect_gpus()
-    layout = preflight.plan_layout(config, gpus)
+    if slurm is not None and (gpus == 0 or config.train.topology == "single"):
+        raise ConfigError(
+            "--slurm writes a multi-GPU job: it needs topology multi, colocate or server and train.gpus "
+            f"(GPUs per node; now {gpus}, topology {config.train.topology})"
+        )
+    layout = preflight.plan_layout(config, gpus, server_node_of_its_own=slurm is not None)
     planning = dry_run or slurm is not None
     preflight.check(config, layout, extra_args=extra_args, dry_run=planning)
     validate_grpo(config, layout)
@@ -38,16 +44,19 @@ def run_train(
         console.rule("resolved config")
         console.print(escape(config.to_yaml()), highlight=False)
         return None
+    from medr1_cli.train.grpo import prepared_dataset, resume_from, run_training
+
     if slurm is not None:
         from medr1_cli.train.launch import write_files
         from medr1_cli.train.slurm import sbatch_script
 
+        # What every rank would otherwise find out on its own, after the job is scheduled.
+        resume_from(config)
+        prepared_dataset(config, console, may_prepare=True)
         write_files(plan)
         atomic_write_text(slurm, sbatch_script(config, layout, model_path=model_path))
         console.print(f"wrote {escape(str(slurm))} and the run files in {escape(str(plan.run_dir))}; submit with: sbatch {slurm}")
         return None
-
-    from medr1_cli.train.grpo import prepared_dataset, resume_from, run_training
 
     if plan.train is None:
         return run_training(config, console)
@@ -75,8 +84,8 @@ def validate_grpo(config: Medr1Config, layout: preflight.Layout) -> None:
     if not cuda:
         kwargs.update(use_cpu=True, bf16=False, fp16=False)
     processes = layout.train_processes * config.train.num_machines
-    if processes > 1 and "generation_batch_size" not in kwargs and "steps_per_generation" not in kwargs:
-        steps = kwargs.get("gradient_accumulation_steps", 1)
+    if processes > 1 and "generation_batch_size" not in kwargs:
+        steps = kwargs.pop("steps_per_generation", None) or kwargs.get("gradient_accumulation_steps", 1)
         kwargs["generation_batch_size"] = processes * kwargs.get("per_device_train_batch_size", 8) * steps
     build_grpo_config(kwargs)
 

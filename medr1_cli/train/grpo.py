@@ -81,6 +81,13 @@ def grpo_kwargs(config: Medr1Config, *, cuda_available: bool) -> dict[str, Any]:
         kwargs["vllm_server_host"] = config.train.vllm_server_host
         kwargs["vllm_server_port"] = config.train.vllm_server_port
         kwargs["vllm_server_timeout"] = config.train.vllm_server_timeout
+    if config.data.curriculum != "none":
+        if grpo.get("shuffle_dataset") is True:
+            raise ConfigError(
+                f"data.curriculum is '{config.data.curriculum}' but train.grpo.shuffle_dataset is true: TRL would "
+                "shuffle the ordered items; remove shuffle_dataset or set data.curriculum: none"
+            )
+        kwargs["shuffle_dataset"] = False  # keep the curriculum's order
     if not cuda_available:
         kwargs.setdefault("use_cpu", True)
     if kwargs.get("use_cpu"):
@@ -114,13 +121,12 @@ def prepared_dataset(config: Medr1Config, console: Console, *, may_prepare: bool
 
     folder = Path(config.data.output_dir) / config.data.dataset
     manifest = folder / MANIFEST_NAME
-    state = _data_inputs(config)
     if manifest.is_file():
-        recorded = json.loads(manifest.read_text(encoding="utf-8"))["config"]
-        if _data_inputs(recorded) != state:
+        stale = _why_stale(json.loads(manifest.read_text(encoding="utf-8")), config)
+        if stale:
             if not may_prepare:
-                raise DataError(f"{folder} was prepared with a different data config; run `medr1 prepare-data` first")
-            console.print(f"[yellow]{folder} was prepared with a different data config: preparing it again[/]")
+                raise DataError(f"{folder} is out of date ({stale}); run `medr1 prepare-data` with this config first")
+            console.print(f"[yellow]{folder} is out of date ({stale}): preparing it again[/]")
             prepare_data(config, console)
     elif may_prepare:
         console.print(f"{folder} is not prepared yet: running prepare-data first")
@@ -130,12 +136,24 @@ def prepared_dataset(config: Medr1Config, console: Console, *, may_prepare: bool
     return load_from_disk(str(folder / DATASET_DIR))
 
 
-def _data_inputs(config: Medr1Config | dict) -> dict:
-    """What the prepared data depends on: the data section, the tokenizer, the evaluation sets."""
-    as_dict = config if isinstance(config, dict) else config.model_dump(mode="json")
-    model = as_dict["model"]
-    return {"data": as_dict["data"], "tokenizer": [model["name_or_path"], model["chat_template"]],
-            "eval_data": as_dict["eval"]["data"]}
+def _why_stale(manifest: dict, config: Medr1Config) -> str | None:
+    """Why a prepared set no longer matches `config`: its config or one of its input files changed."""
+    from medr1_cli.data.sources import sha256_file
+
+    def inputs(as_dict: dict) -> dict:
+        model = as_dict["model"]
+        return {"data": as_dict["data"], "eval": as_dict["eval"]["data"],
+                "tokenizer": [model["name_or_path"], model["revision"], model["chat_template"]]}
+
+    if inputs(manifest["config"]) != inputs(config.model_dump(mode="json")):
+        return "prepared with a different data config"
+    recorded = [*(f for s in manifest["sources"].values() for f in s["inputs"]),
+                *(f for e in manifest["evaluation_sets"].values() for f in e.get("inputs", []))]
+    for entry in recorded:
+        path = Path(entry["path"]) if "path" in entry else None
+        if path is not None and (not path.is_file() or sha256_file(path) != entry["sha256"]):
+            return f"{path} changed since"
+    return None
 
 
 # ----------------------------------------------------------------------------- model
@@ -326,7 +344,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="override a key, e.g. the vLLM node's address in a Slurm job")
     args = parser.parse_args(argv)
     try:
-        run_training(resolve_config(args.config, args.set), may_prepare=False)
+        run_training(resolve_config(args.config, args.set, builtin_entries=False), may_prepare=False)
     except Medr1Error as err:
         Console(stderr=True).print(f"[bold red]medr1: {err.title}[/]\n{err.message}")
         sys.exit(err.exit_code)

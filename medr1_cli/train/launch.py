@@ -68,6 +68,26 @@ def executable(name: str) -> str:
     return str(beside) if beside.exists() else (shutil.which(name) or name)
 
 
+def server_argv(config: Medr1Config, *, model_path: str, tensor_parallel: int, trl: str = "trl") -> list[str]:
+    """`trl vllm-serve` with the model options the training processes use too."""
+    argv = [trl, "vllm-serve", "--model", model_path, "--tensor_parallel_size", str(tensor_parallel),
+            "--host", "0.0.0.0", "--port", str(config.train.vllm_server_port),
+            "--gpu_memory_utilization", str(config.train.grpo.get("vllm_gpu_memory_utilization", 0.9))]
+    if config.model.revision:
+        argv += ["--revision", config.model.revision]
+    if config.train.grpo.get("vllm_max_model_length"):
+        argv += ["--max_model_len", str(config.train.grpo["vllm_max_model_length"])]
+    if config.model.trust_remote_code:
+        argv += ["--trust_remote_code", "true"]
+    return argv
+
+
+def visible_devices(indices: list[int]) -> str:
+    """CUDA_VISIBLE_DEVICES for these GPU indices, counted within any mask this process already has."""
+    mask = [d.strip() for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+    return ",".join(mask[i] if i < len(mask) else str(i) for i in indices)
+
+
 def build_plan(config: Medr1Config, layout: Layout, *, extra_args: list[str], model_path: str) -> Plan:
     train, grpo = config.train, config.train.grpo
     run_dir = Path(train.output_dir)
@@ -102,18 +122,10 @@ def build_plan(config: Medr1Config, layout: Layout, *, extra_args: list[str], mo
 
     plan = Plan(train.topology, run_dir, files, train_command)
     if layout.gpus:
-        train_command.env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, layout.train_devices))
+        train_command.env["CUDA_VISIBLE_DEVICES"] = visible_devices(layout.train_devices)
     if train.topology == "server" and train.machine_rank == 0:
-        server = [executable("trl"), "vllm-serve", "--model", model_path,
-                  "--tensor_parallel_size", str(layout.vllm_gpus),
-                  "--host", "0.0.0.0", "--port", str(train.vllm_server_port),
-                  "--gpu_memory_utilization", str(grpo.get("vllm_gpu_memory_utilization", 0.9))]
-        if config.model.revision:
-            server += ["--revision", config.model.revision]
-        if grpo.get("vllm_max_model_length"):
-            server += ["--max_model_len", str(grpo["vllm_max_model_length"])]
-        env = {"CUDA_VISIBLE_DEVICES": ",".join(map(str, layout.vllm_devices))}
-        plan.server = Command("vllm-server", server, env)
+        server = server_argv(config, model_path=model_path, tensor_parallel=layout.vllm_gpus, trl=executable("trl"))
+        plan.server = Command("vllm-server", server, {"CUDA_VISIBLE_DEVICES": visible_devices(layout.vllm_devices)})
         plan.health_url = f"http://{train.vllm_server_host}:{train.vllm_server_port}/health"
         plan.server_timeout = train.vllm_server_timeout
     return plan
@@ -140,20 +152,56 @@ def write_files(plan: Plan) -> None:
         atomic_write_text(plan.run_dir / name, content)
 
 
+class Terminated(BaseException):
+    """SIGTERM / SIGHUP (a scheduler cancelling the job, a closed terminal): unwind and clean up."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(signal.Signals(signum).name)
+
+
 def execute(plan: Plan, console: Console) -> int:
-    """Run the plan's commands (the server first, when there is one); the exit code of training."""
+    """Run the plan's commands (the server first, when there is one); the exit code of training.
+
+    Both run in process groups of their own, and both are stopped on every way out: success,
+    failure, Ctrl-C, SIGTERM or SIGHUP.
+    """
     write_files(plan)
-    server = start_server(plan, console) if plan.server else None
+    previous = {sig: signal.signal(sig, _raise_terminated) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    server = training = None
     try:
-        if server:
+        if plan.server:
+            refuse_occupied_port(plan)
+            server = start_server(plan, console)
             wait_for_health(plan, server)
             console.print(f"[green]✓[/] vLLM server healthy at {plan.health_url}")
-        env = {**os.environ, **plan.train.env}
-        return subprocess.run(plan.train.argv, env=env, check=False).returncode
+        training = subprocess.Popen(plan.train.argv, env={**os.environ, **plan.train.env}, start_new_session=True)
+        return training.wait()
     finally:
-        if server:
+        if training is not None:
+            stop(training)
+        if server is not None:
             stop(server)
             console.print("vLLM server stopped")
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def refuse_occupied_port(plan: Plan) -> None:
+    """A server already answering on the port would pass the health check in place of ours."""
+    if _healthy(plan.health_url, timeout=1.0):
+        raise LaunchError(
+            f"something already answers {plan.health_url}; medr1 would train against it instead of its own server",
+            hint="stop that server, or set train.vllm_server_port to a free port",
+        )
+
+
+def _healthy(url: str, timeout: float) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
 
 
 def start_server(plan: Plan, console: Console) -> subprocess.Popen:
@@ -173,12 +221,8 @@ def wait_for_health(plan: Plan, server: subprocess.Popen, poll: float = 1.0) -> 
                 f"the vLLM server exited with code {server.returncode} before it was ready",
                 hint=f"its output is in {plan.run_dir / SERVER_LOG_NAME}; last lines:\n{_tail(plan.run_dir / SERVER_LOG_NAME)}",
             )
-        try:
-            with urllib.request.urlopen(plan.health_url, timeout=poll) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            pass
+        if _healthy(plan.health_url, timeout=poll) and server.poll() is None:
+            return
         time.sleep(poll)
     raise LaunchError(
         f"the vLLM server did not answer {plan.health_url} within {plan.server_timeout:.0f} s",

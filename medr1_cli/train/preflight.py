@@ -35,11 +35,13 @@ def detect_gpus() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-def plan_layout(config: Medr1Config, gpus: int) -> Layout:
+def plan_layout(config: Medr1Config, gpus: int, *, server_node_of_its_own: bool = False) -> Layout:
+    """`server_node_of_its_own`: a Slurm job gives the vLLM server a node of its own, so every GPU
+    of the training nodes trains."""
     train = config.train
     if train.topology == "single":
         return Layout(gpus, 1, 0)
-    vllm_gpus = train.vllm_server_gpus if train.topology == "server" else 0
+    vllm_gpus = train.vllm_server_gpus if train.topology == "server" and not server_node_of_its_own else 0
     available = gpus - vllm_gpus if gpus else 0
     processes = train.num_processes or available or 1
     return Layout(gpus, processes, vllm_gpus)
@@ -55,7 +57,7 @@ def check(config: Medr1Config, layout: Layout, *, extra_args: list[str], dry_run
             f"train.topology '{train.topology}' runs vLLM and needs CUDA GPUs; this machine has none "
             "(use topology single or multi on CPU, or set train.gpus to plan the run with --dry-run)"
         )
-    if train.topology == "server" and layout.gpus and layout.gpus <= train.vllm_server_gpus:
+    if train.topology == "server" and layout.vllm_gpus and layout.gpus and layout.gpus <= layout.vllm_gpus:
         problems.append(
             f"train.topology 'server' gives {train.vllm_server_gpus} GPU(s) to vLLM but the machine has {layout.gpus}: "
             "at least one must be left for training"
@@ -113,10 +115,15 @@ def _batch_problems(config: Medr1Config, layout: Layout, generations: int) -> li
     per_device = grpo.get("per_device_train_batch_size", 8)
     steps = grpo.get("steps_per_generation") or grpo.get("gradient_accumulation_steps", 1)
     if "generation_batch_size" in grpo:
-        total = grpo["generation_batch_size"]
-        if total % generations == 0:
-            return []
-        return [f"train.grpo.generation_batch_size {total} is not divisible by num_generations {generations}"]
+        total, problems = grpo["generation_batch_size"], []
+        if total % (per_device * processes):
+            problems.append(
+                f"train.grpo.generation_batch_size {total} is not a multiple of the global batch "
+                f"({processes} process(es) x {per_device} per device = {per_device * processes})"
+            )
+        if total % generations:
+            problems.append(f"train.grpo.generation_batch_size {total} is not divisible by num_generations {generations}")
+        return problems
     total = processes * per_device * steps
     if total % generations == 0:
         return []

@@ -8,17 +8,18 @@ import shlex
 from pathlib import Path
 
 from medr1_cli.config import RESOLVED_CONFIG_NAME, Medr1Config
-from medr1_cli.train.launch import ACCELERATE_CONFIG_NAME, SERVER_LOG_NAME, TRAINING_MODULE
+from medr1_cli.train.launch import ACCELERATE_CONFIG_NAME, SERVER_LOG_NAME, TRAINING_MODULE, server_argv
 from medr1_cli.train.preflight import Layout
 
 
 def sbatch_script(config: Medr1Config, layout: Layout, *, model_path: str, job_name: str = "medr1") -> str:
-    train, grpo = config.train, config.train.grpo
+    """`layout` describes a training node (plan_layout(..., server_node_of_its_own=True))."""
+    train = config.train
     run = Path(train.output_dir).resolve()
     server = train.topology == "server"
     nodes = train.num_machines + (1 if server else 0)
     gpus = layout.gpus
-    total = gpus * train.num_machines
+    total = layout.train_processes * train.num_machines
     port = train.vllm_server_port
     lines = [
         "#!/bin/bash",
@@ -33,9 +34,7 @@ def sbatch_script(config: Medr1Config, layout: Layout, *, model_path: str, job_n
         'NODES=($(scontrol show hostnames "$SLURM_JOB_NODELIST"))',
     ]
     if server:
-        memory = grpo.get("vllm_gpu_memory_utilization", 0.9)
-        serve = shlex.join(["trl", "vllm-serve", "--model", model_path, "--tensor_parallel_size", str(gpus),
-                            "--host", "0.0.0.0", "--port", str(port), "--gpu_memory_utilization", str(memory)])
+        serve = shlex.join(server_argv(config, model_path=model_path, tensor_parallel=train.vllm_server_gpus))
         lines += [
             'VLLM_NODE="${NODES[0]}"',
             'TRAIN_NODES=("${NODES[@]:1}")',
@@ -46,6 +45,7 @@ def sbatch_script(config: Medr1Config, layout: Layout, *, model_path: str, job_n
             "trap 'kill $SERVER_PID 2>/dev/null || true' EXIT",
             f"deadline=$((SECONDS + {int(train.vllm_server_timeout)}))",
             f'until curl -sf "http://$VLLM_NODE:{port}/health" > /dev/null; do',
+            '  if ! kill -0 "$SERVER_PID" 2>/dev/null; then echo "the vLLM server exited; see its log" >&2; exit 1; fi',
             '  if (( SECONDS > deadline )); then echo "vLLM server not healthy in time" >&2; exit 1; fi',
             "  sleep 5",
             "done",
