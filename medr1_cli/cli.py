@@ -212,10 +212,14 @@ def evaluate(
     output_dir: OutputDir = None,
     breakdown: Annotated[bool, typer.Option("--breakdown", help="Also print per-subset tables.")] = False,
 ) -> None:
-    """Evaluate on the six medical benchmarks with honest scoring and 95% intervals."""
-    from medr1_cli.errors import NotAvailableYet
+    """Evaluate on the six medical benchmarks with honest scoring and 95% intervals.
 
-    _resolve(
+    Completions are stored as they are generated, so a rerun generates only what is missing.
+    Training items listed in the prepared mix's manifest (or eval.exclude_manifest) are left out.
+    """
+    from medr1_cli.evaluate.run import run_evaluation
+
+    resolved = _resolve(
         config, overrides,
         **{
             "eval.benchmarks": ("--bench", bench or None),
@@ -227,7 +231,7 @@ def evaluate(
             "eval.output_dir": ("--output-dir", _str(output_dir)),
         },
     )
-    raise NotAvailableYet("evaluate", issue=6)
+    run_evaluation(resolved, breakdown=breakdown)
 
 
 @app.command()
@@ -263,9 +267,17 @@ def export(
 @_friendly_errors
 def benchmarks() -> None:
     """List the evaluation benchmarks with their sizes, data sources and subsets."""
-    from medr1_cli.errors import NotAvailableYet
+    from rich.console import Console
+    from rich.table import Table
 
-    raise NotAvailableYet("benchmarks", issue=6)
+    from medr1_cli.evaluate.registry import BENCHMARKS
+
+    table = Table(title="medr1 benchmarks (eval.data.<name> points one at local data)")
+    for column in ("name", "benchmark", "size", "default data", "split", "breakdown"):
+        table.add_column(column)
+    for b in BENCHMARKS.values():
+        table.add_row(b.name, b.title, b.size, ", ".join(b.default_data), b.split, ", ".join(b.breakdown))
+    Console().print(table)
 
 
 @app.command()

@@ -49,9 +49,7 @@ def test_top_level_help_lists_every_command():
 @pytest.mark.parametrize(
     ("args", "issue"),
     [
-        (["evaluate", "--bench", "medqa", "--limit", "3"], 6),
         (["export", "runs/x/checkpoint-5"], 7),
-        (["benchmarks"], 6),
     ],
 )
 def test_commands_not_landed_yet_say_so_and_write_nothing(args, issue, tmp_path):
@@ -71,11 +69,17 @@ def test_prepare_data_flags_reach_the_config(tmp_path):
 
 
 def test_pending_commands_still_validate_their_flags_first(tmp_path):
+    result = invoke("export", "--dtype", "bf16", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "export.dtype = 'bf16'  (flag --dtype)" in result.output
+    assert "not available yet" not in result.output
+
+
+def test_evaluate_flags_reach_the_config(tmp_path):
     result = invoke("evaluate", "--engine", "lmeval", "--limit", "0", cwd=tmp_path)
     assert result.exit_code == 2
     assert "eval.engine = 'lmeval'  (flag --engine)" in result.output
     assert "eval.limit = 0  (flag --limit)" in result.output
-    assert "not available yet" not in result.output
 
 
 def test_train_flags_reach_the_config(tmp_path):

@@ -34,10 +34,12 @@ def test_demo_with_the_tiny_model(tmp_path):
     assert "6 GRPO steps" in result.stdout
     assert (out / "train" / "checkpoint-6" / "trainer_state.json").is_file()
     assert len((out / "train" / "completions.jsonl").read_text().splitlines()) == 6 * 4
-    # ... while stages whose commands have not landed are reported, never faked.
-    for line in ("lands with issue #6", "lands with issue #7"):
-        assert line in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["data", RESOLVED_CONFIG_NAME, "model_check.json", "train"]
+    # ... and evaluation scored the trained adapter on the held-out questions only ...
+    results = json.loads((out / "eval" / "results.json").read_text())
+    assert results["model"] == str(out / "train") and results["benchmarks"]["demo"]["n"] == 64
+    # ... while the stage whose command has not landed is reported, never faked.
+    assert "lands with issue #7" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["data", "eval", RESOLVED_CONFIG_NAME, "model_check.json", "train"]
 
 
 def test_demo_rejects_a_bad_override_before_any_work(tmp_path):

@@ -74,7 +74,7 @@ def test_builtin_tiny_is_built_once_into_the_cache(tmp_path, monkeypatch):
 def test_resolve_model_path_passes_other_names_through(tmp_path, tiny_model):
     assert resolve_model_path(str(tiny_model)) == str(tiny_model)
     assert resolve_model_path("Qwen/Qwen2.5-1.5B-Instruct") == "Qwen/Qwen2.5-1.5B-Instruct"
-    with pytest.raises(ConfigError, match="holds no config.json"):
+    with pytest.raises(ConfigError, match="holds neither config.json nor adapter_config.json"):
         resolve_model_path(str(tmp_path))
     with pytest.raises(ConfigError, match="unknown built-in model 'builtin:gpt5'"):
         resolve_model_path("builtin:gpt5")

@@ -38,6 +38,9 @@ def resolve_model_path(name_or_path: str) -> str:
     if name_or_path.startswith(BUILTIN_PREFIX):
         raise ConfigError(f"unknown built-in model '{name_or_path}'; built-in models: {', '.join(BUILTIN_MODELS)}")
     path = Path(name_or_path).expanduser()
-    if path.exists() and not (path / "config.json").is_file():
-        raise ConfigError(f"{path} exists but holds no config.json; is it a Hugging Face model folder?")
+    if path.exists() and not any((path / name).is_file() for name in ("config.json", "adapter_config.json")):
+        raise ConfigError(
+            f"{path} exists but holds neither config.json nor adapter_config.json; is it a Hugging Face model "
+            "(or LoRA adapter) folder?"
+        )
     return str(path) if path.exists() else name_or_path

@@ -1,0 +1,2 @@
+"""`medr1 evaluate`: the benchmark registry, generation backends, the resumable runner, statistics
+and reports."""

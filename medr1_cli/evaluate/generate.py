@@ -1,0 +1,162 @@
+"""Generation backends and the resumable store of completions.
+
+Every completion is appended to `completions.jsonl` as soon as its chunk is generated, keyed by
+(model fingerprint, benchmark, item id, sample index, generation settings). A rerun generates only
+the keys that are missing, so a killed evaluation loses at most the chunk in flight, and changing
+the model or a setting never reuses a stale completion.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from medr1_cli.config import Medr1Config
+from medr1_cli.errors import MissingExtraError
+
+COMPLETIONS_NAME = "completions.jsonl"
+
+
+@dataclass(frozen=True)
+class Request:
+    key: str
+    benchmark: str
+    item_id: str
+    sample: int
+    messages: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    tokens: int
+    hit_limit: bool  # stopped by max_new_tokens, not by the model
+
+
+def model_fingerprint(path: str) -> str:
+    """The model's identity: its config and the names and sizes of its weight files."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return hashlib.sha256(path.encode()).hexdigest()[:16]  # a Hub id: its name is all we know
+    digest = hashlib.sha256()
+    for file in sorted(folder.iterdir()):
+        if file.name == "config.json":
+            digest.update(file.read_bytes())
+        elif file.suffix in (".safetensors", ".bin"):
+            digest.update(f"{file.name}:{file.stat().st_size}".encode())
+    return digest.hexdigest()[:16]
+
+
+def settings_fingerprint(config: Medr1Config) -> str:
+    e = config.eval
+    settings = [e.template, e.system_prompt, e.temperature, e.top_p, e.max_new_tokens, e.seed, config.model.chat_template]
+    return hashlib.sha256(json.dumps(settings).encode()).hexdigest()[:12]
+
+
+class CompletionStore:
+    """Append-only JSONL of completions, read back by key."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.done: dict[str, dict] = {}
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # the last line of a killed run may be cut short; it is generated again
+                self.done[row["key"]] = row
+
+    def add(self, rows: Iterable[dict]) -> None:
+        rows = list(rows)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+            handle.flush()
+        self.done.update({row["key"]: row for row in rows})
+
+
+Backend = Callable[[list[Request]], list[Generation]]
+
+
+def hf_backend(config: Medr1Config, model_path: str) -> Backend:
+    """Batched `generate` with left padding; runs on CPU."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    tokenizer = AutoTokenizer.from_pretrained(model_path, revision=config.model.revision,
+                                              trust_remote_code=config.model.trust_remote_code, padding_side="left")
+    if config.model.chat_template:
+        tokenizer.chat_template = Path(config.model.chat_template).read_text(encoding="utf-8")
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    dtype = {"auto": "auto", "bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
+    model = AutoModelForCausalLM.from_pretrained(
+        model_path, revision=config.model.revision, trust_remote_code=config.model.trust_remote_code,
+        dtype=dtype[config.model.dtype], device_map="auto" if torch.cuda.is_available() else None,
+    )
+    model.eval()
+    e = config.eval
+    sampling = {"do_sample": True, "temperature": e.temperature, "top_p": e.top_p} if e.temperature > 0 else {
+        "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+
+    def generate(requests: list[Request]) -> list[Generation]:
+        texts = [tokenizer.apply_chat_template(r.messages, tokenize=False, add_generation_prompt=True) for r in requests]
+        batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+        torch.manual_seed(e.seed + requests[0].sample)
+        with torch.no_grad():
+            output = model.generate(**batch, max_new_tokens=e.max_new_tokens, pad_token_id=tokenizer.pad_token_id,
+                                    **sampling)
+        new = output[:, batch["input_ids"].shape[1]:]
+        results = []
+        eos = set(_as_list(model.generation_config.eos_token_id)) | {tokenizer.eos_token_id}
+        for row in new.tolist():
+            ended = next((i for i, token in enumerate(row) if token in eos), None)
+            kept = row[:ended] if ended is not None else [t for t in row if t != tokenizer.pad_token_id]
+            results.append(Generation(tokenizer.decode(kept, skip_special_tokens=True), len(kept), ended is None))
+        return results
+
+    return generate
+
+
+def vllm_backend(config: Medr1Config, model_path: str) -> Backend:
+    """Offline vLLM (GPU): tensor parallel across this machine's GPUs."""
+    try:
+        from vllm import LLM, SamplingParams
+    except ImportError:
+        raise MissingExtraError("vllm", "eval.backend vllm", "vllm") from None
+    import torch
+
+    e = config.eval
+    llm = LLM(model=model_path, revision=config.model.revision, trust_remote_code=config.model.trust_remote_code,
+              tensor_parallel_size=max(1, torch.cuda.device_count()), seed=e.seed, dtype=config.model.dtype)
+    params = SamplingParams(temperature=e.temperature, top_p=e.top_p, max_tokens=e.max_new_tokens, seed=e.seed)
+    chat_template = Path(config.model.chat_template).read_text(encoding="utf-8") if config.model.chat_template else None
+
+    def generate(requests: list[Request]) -> list[Generation]:
+        outputs = llm.chat([r.messages for r in requests], params, chat_template=chat_template, use_tqdm=False)
+        return [Generation(o.outputs[0].text, len(o.outputs[0].token_ids), o.outputs[0].finish_reason == "length")
+                for o in outputs]
+
+    return generate
+
+
+def make_backend(config: Medr1Config, model_path: str) -> tuple[str, Backend]:
+    name = config.eval.backend
+    if name == "auto":
+        import importlib.util
+
+        import torch
+
+        name = "vllm" if torch.cuda.is_available() and importlib.util.find_spec("vllm") else "hf"
+    return name, (vllm_backend if name == "vllm" else hf_backend)(config, model_path)
+
+
+def _as_list(value) -> list:
+    return [] if value is None else (list(value) if isinstance(value, list | tuple) else [value])

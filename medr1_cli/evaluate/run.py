@@ -1,0 +1,197 @@
+"""`medr1 evaluate` (native engine): load the benchmarks, generate what is missing, score every
+completion with the shared extractor, and report accuracy with 95 % intervals."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from medr1_cli import __version__
+from medr1_cli.answers import extract_answer
+from medr1_cli.config import Medr1Config
+from medr1_cli.data.prompts import TEMPLATES, build_prompt
+from medr1_cli.evaluate.generate import (
+    COMPLETIONS_NAME, CompletionStore, Request, make_backend, model_fingerprint, settings_fingerprint,
+)
+from medr1_cli.evaluate.registry import BenchmarkData, find_benchmark, load_benchmark, training_ids
+from medr1_cli.evaluate.stats import bootstrap, wilson
+from medr1_cli.fsutil import atomic_write_text
+from medr1_cli.models import resolve_model_path
+
+RESULTS_JSON, RESULTS_MD = "results.json", "results.md"
+
+
+def run_evaluation(config: Medr1Config, console: Console | None = None, *, breakdown: bool = False) -> dict[str, Any]:
+    console = console or Console(highlight=False)
+    benchmarks = [find_benchmark(name) for name in config.eval.benchmarks]
+    exclude, manifest = training_ids(config)
+    data = {b.name: load_benchmark(b, config, exclude) for b in benchmarks}  # every data error before the model
+    if manifest:
+        console.print(f"leaving out the {len(exclude)} training items listed in {escape(manifest)}")
+    if config.eval.engine != "native":
+        from medr1_cli.errors import NotAvailableYet
+
+        raise NotAvailableYet("evaluate --engine lm-eval", issue=6)
+
+    output = Path(config.eval.output_dir)
+    model_path = resolve_model_path(config.model.name_or_path)
+    model_id, settings_id = model_fingerprint(model_path), settings_fingerprint(config)
+    store = CompletionStore(output / COMPLETIONS_NAME)
+    requests = {
+        name: [
+            Request(f"{model_id}|{name}|{record.id}|{sample}|{settings_id}", name, record.id, sample,
+                    build_prompt(record, config.eval.template, config.eval.system_prompt))
+            for record in bench.records
+            for sample in range(config.eval.n_samples)
+        ]
+        for name, bench in data.items()
+    }
+    missing = {name: [r for r in reqs if r.key not in store.done] for name, reqs in requests.items()}
+    generated = sum(len(m) for m in missing.values())
+    backend_name = "cached"
+    if generated:
+        backend_name, backend = make_backend(config, model_path)
+        _generate(missing, backend, store, config.eval.batch_size, console)
+    console.print(f"{generated} completions generated ({backend_name}), "
+                  f"{sum(len(r) for r in requests.values()) - generated} reused from {escape(str(store.path))}")
+
+    thinks = TEMPLATES[config.eval.template].thinks
+    scores = {name: score(bench, requests[name], store, thinks) for name, bench in data.items()}
+    results = {
+        "medr1_version": __version__,
+        "model": config.model.name_or_path,
+        "model_fingerprint": model_id,
+        "settings_fingerprint": settings_id,
+        "backend": backend_name,
+        "excluded_training_items_from": manifest,
+        "benchmarks": scores,
+        "config": config.model_dump(mode="json"),
+    }
+    output.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(output / RESULTS_JSON, json.dumps(results, indent=2) + "\n")
+    atomic_write_text(output / RESULTS_MD, markdown_table([results]))
+    config.write_beside(output)
+    print_results(console, results, breakdown=breakdown)
+    console.print(f"results: {escape(str(output / RESULTS_JSON))}, {escape(str(output / RESULTS_MD))}")
+    results["generated"] = generated
+    return results
+
+
+def _generate(missing: dict[str, list[Request]], backend, store: CompletionStore, batch: int, console: Console) -> None:
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=console) as progress:
+        for name, requests in missing.items():
+            if not requests:
+                continue
+            task = progress.add_task(name, total=len(requests), rate="")
+            started = time.perf_counter()
+            for start in range(0, len(requests), batch):
+                chunk = requests[start : start + batch]
+                outputs = backend(chunk)
+                store.add(
+                    {"key": r.key, "benchmark": r.benchmark, "id": r.item_id, "sample": r.sample,
+                     "completion": o.text, "tokens": o.tokens, "hit_limit": o.hit_limit}
+                    for r, o in zip(chunk, outputs, strict=True)
+                )
+                done = start + len(chunk)
+                progress.update(task, completed=done, rate=f"{done / (time.perf_counter() - started):.2f} items/s")
+
+
+def score(bench: BenchmarkData, requests: list[Request], store: CompletionStore, thinks: bool) -> dict[str, Any]:
+    """Per-item verdicts and the benchmark's figures (first sample; mean@n and majority@n for n > 1)."""
+    records = {r.id: r for r in bench.records}
+    by_item: dict[str, list[dict]] = defaultdict(list)
+    for request in requests:
+        row = store.done[request.key]
+        record = records[request.item_id]
+        extraction = extract_answer(row["completion"], record.options, require_think=thinks)
+        by_item[request.item_id].append({
+            "letter": extraction.letter,
+            "correct": extraction.is_correct(record.answer),
+            "unparseable": extraction.unparseable,
+            "truncated": extraction.truncated or (row["hit_limit"] and extraction.letter is None),
+        })
+    items = []
+    for item_id, samples in by_item.items():
+        record = records[item_id]
+        votes = Counter(s["letter"] for s in samples if s["letter"])
+        majority = votes.most_common(1)[0][0] if votes else None
+        items.append({
+            "id": item_id, "answer": record.answer, "predictions": [s["letter"] for s in samples],
+            "correct": samples[0]["correct"], "mean_correct": sum(s["correct"] for s in samples) / len(samples),
+            "majority_correct": majority == record.answer,
+            "unparseable": samples[0]["unparseable"], "truncated": samples[0]["truncated"],
+            "metadata": {key: getattr(record.metadata, key, None) if key != "source" else record.source
+                         for key in bench.benchmark.breakdown},
+        })
+    summary = figures([item["correct"] for item in items])
+    summary.update({
+        "title": bench.benchmark.title,
+        "data": bench.specs,
+        "excluded_training_items": bench.excluded,
+        "skipped": bench.skipped,
+        "unparseable_rate": sum(i["unparseable"] for i in items) / len(items),
+        "truncated_rate": sum(i["truncated"] for i in items) / len(items),
+        "samples": len(requests) // max(1, len(items)),
+        "mean_at_n": sum(i["mean_correct"] for i in items) / len(items),
+        "majority_at_n": sum(i["majority_correct"] for i in items) / len(items),
+        "breakdown": {
+            key: {value: figures([i["correct"] for i in items if i["metadata"][key] == value])
+                  for value in sorted({str(i["metadata"][key]) for i in items} - {"None"})}
+            for key in bench.benchmark.breakdown
+        },
+        "items": items,
+    })
+    return summary
+
+
+def figures(correct: list[bool]) -> dict[str, Any]:
+    n, right = len(correct), sum(correct)
+    return {"n": n, "correct": right, "accuracy": right / n if n else 0.0, "wilson_95": list(wilson(right, n)),
+            "bootstrap_95": list(bootstrap([float(c) for c in correct]))}
+
+
+def print_results(console: Console, results: dict[str, Any], *, breakdown: bool) -> None:
+    table = Table(title=f"{results['model']} — accuracy with 95 % Wilson interval")
+    for column in ("benchmark", "n", "accuracy", "95 % CI", "unparseable", "truncated"):
+        table.add_column(column, justify="left" if column == "benchmark" else "right")
+    for name, b in results["benchmarks"].items():
+        low, high = b["wilson_95"]
+        table.add_row(b["title"], str(b["n"]), f"{100 * b['accuracy']:.1f} %", f"{100 * low:.1f}–{100 * high:.1f}",
+                      f"{100 * b['unparseable_rate']:.1f} %", f"{100 * b['truncated_rate']:.1f} %")
+    console.print(table)
+    if not breakdown:
+        return
+    for name, b in results["benchmarks"].items():
+        for key, groups in b["breakdown"].items():
+            sub = Table(title=f"{b['title']} by {key}")
+            for column in (key, "n", "accuracy", "95 % CI"):
+                sub.add_column(column, justify="left" if column == key else "right")
+            for value, f in groups.items():
+                sub.add_row(value, str(f["n"]), f"{100 * f['accuracy']:.1f} %",
+                            f"{100 * f['wilson_95'][0]:.1f}–{100 * f['wilson_95'][1]:.1f}")
+            console.print(sub)
+
+
+def markdown_table(runs: list[dict[str, Any]]) -> str:
+    """One row per model, one column per benchmark, like the reference's Table 1."""
+    names = list(dict.fromkeys(name for run in runs for name in run["benchmarks"]))
+    titles = {name: run["benchmarks"][name]["title"] for run in runs for name in run["benchmarks"]}
+    lines = ["| model | " + " | ".join(titles[n] for n in names) + " |", "|---|" + "---|" * len(names)]
+    for run in runs:
+        cells = []
+        for name in names:
+            b = run["benchmarks"].get(name)
+            cells.append(f"{100 * b['accuracy']:.1f} ({100 * b['wilson_95'][0]:.1f}–{100 * b['wilson_95'][1]:.1f})"
+                         if b else "—")
+        lines.append(f"| {run['model']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\nAccuracy in %, 95 % Wilson interval in brackets; unparseable answers count as wrong.\n"
+

@@ -1,0 +1,183 @@
+"""`medr1 evaluate` (native engine): benchmarks from native files, resumable generation, honest
+scoring, statistics checked by hand, exclusion of training items, reports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+from rich.console import Console
+
+from medr1_cli.config import resolve_config
+from medr1_cli.data.prepare import prepare_data
+from medr1_cli.data.record import Metadata, QARecord
+from medr1_cli.errors import ConfigError, DataError
+from medr1_cli.evaluate.generate import CompletionStore, Request
+from medr1_cli.evaluate.registry import BENCHMARKS, BenchmarkData
+from medr1_cli.evaluate.run import markdown_table, run_evaluation, score
+from medr1_cli.evaluate.stats import bootstrap, mcnemar, paired_bootstrap, wilson
+from tests.conftest import medr1_executable, run_medr1
+
+SIX = {"medmcqa": "builtin:medmcqa", "medqa": "builtin:medqa", "pubmedqa": "builtin:pubmedqa",
+       "mmlu_pro_med": "builtin:mmlu_pro", "gpqa_med": "builtin:gpqa", "medxpertqa": "builtin:medxpertqa"}
+
+
+def quiet() -> Console:
+    return Console(quiet=True)
+
+
+# ---------------------------------------------------------------------------- statistics
+def test_wilson_interval_matches_published_values():
+    assert wilson(8, 10) == pytest.approx((0.4902, 0.9433), abs=1e-4)
+    assert wilson(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert wilson(50, 100) == pytest.approx((0.4038, 0.5962), abs=1e-4)
+    assert wilson(0, 0) == (0.0, 0.0)
+
+
+def test_bootstrap_and_paired_comparison():
+    assert bootstrap([1.0] * 20) == (1.0, 1.0)
+    low, high = bootstrap([1.0] * 50 + [0.0] * 50, seed=3)
+    assert 0.38 < low < 0.45 and 0.55 < high < 0.62
+    difference, (lo, hi) = paired_bootstrap([0, 0, 1, 1], [1, 1, 1, 1])
+    assert difference == 0.5 and 0.0 <= lo <= 0.5 <= hi <= 1.0
+    with pytest.raises(ValueError):
+        paired_bootstrap([1], [1, 0])
+
+
+def test_mcnemar_exact_by_hand():
+    # 5 items right only in b, none only in a: p = 2 * (1/2)^5 = 0.0625
+    assert mcnemar([False] * 5 + [True] * 3, [True] * 5 + [True] * 3) == pytest.approx(0.0625)
+    assert mcnemar([True, False], [True, False]) == 1.0
+    # 1 vs 4 discordant: p = 2 * (C(5,0) + C(5,1)) / 32 = 0.375
+    assert mcnemar([True, False, False, False, False], [False, True, True, True, True]) == pytest.approx(0.375)
+
+
+# -------------------------------------------------------------------------------- scoring
+def record(i, answer="A", **metadata):
+    return QARecord(f"q{i}", "medqa", f"question {i}", {"A": "Iron", "B": "Folate", "C": "Zinc"}, answer,
+                    Metadata(**metadata))
+
+
+def test_scoring_counts_unparseable_and_truncated_as_wrong(tmp_path):
+    records = [record(1, step="step1"), record(2, step="step1"), record(3, step="step2&3"), record(4, step="step2&3")]
+    completions = {
+        "q1": ("<think>x</think><answer>A</answer>", False),  # right
+        "q2": ("no idea at all", False),  # unparseable
+        "q3": ("<think>still thinking about", True),  # truncated at the token limit
+        "q4": ("The answer is B.", False),  # wrong
+    }
+    store = CompletionStore(tmp_path / "c.jsonl")
+    requests = [Request(f"k{r.id}", "medqa", r.id, 0, []) for r in records]
+    store.add({"key": f"k{i}", "completion": text, "hit_limit": limit, "tokens": 1} for i, (text, limit) in completions.items())
+    result = score(BenchmarkData(BENCHMARKS["medqa"], records, ["x"], 0, {}), requests, store, thinks=False)
+    assert (result["n"], result["correct"], result["accuracy"]) == (4, 1, 0.25)
+    assert (result["unparseable_rate"], result["truncated_rate"]) == (0.25, 0.25)
+    assert result["wilson_95"] == pytest.approx(list(wilson(1, 4)))
+    assert result["breakdown"]["step"]["step1"]["accuracy"] == 0.5
+    assert result["breakdown"]["step"]["step2&3"]["accuracy"] == 0.0
+    assert [i["predictions"] for i in result["items"]] == [["A"], [None], [None], ["B"]]
+
+
+def test_majority_and_mean_at_n(tmp_path):
+    records = [record(1), record(2, answer="B")]
+    store = CompletionStore(tmp_path / "c.jsonl")
+    texts = {("q1", 0): "A", ("q1", 1): "A", ("q1", 2): "C", ("q2", 0): "A", ("q2", 1): "B", ("q2", 2): "C"}
+    requests = [Request(f"{i}-{s}", "medqa", i, s, []) for (i, s) in texts]
+    store.add({"key": f"{i}-{s}", "completion": t, "hit_limit": False, "tokens": 1} for (i, s), t in texts.items())
+    result = score(BenchmarkData(BENCHMARKS["medqa"], records, ["x"], 0, {}), requests, store, thinks=False)
+    assert result["samples"] == 3
+    assert result["mean_at_n"] == pytest.approx((2 / 3 + 1 / 3) / 2)
+    assert result["majority_at_n"] == 0.5  # q1: A wins (right); q2: a three-way tie resolves to A (wrong)
+    assert result["accuracy"] == 0.5  # first sample: q1 right, q2 wrong
+
+
+# ------------------------------------------------------------------------------ pipeline
+def tiny_eval(tmp_path, *overrides):
+    return resolve_config("tiny", [f"eval.output_dir={tmp_path / 'eval'}", f"data.output_dir={tmp_path / 'data'}",
+                                   "eval.max_new_tokens=4", "eval.batch_size=4", *overrides])
+
+
+def test_all_six_benchmarks_from_native_files(tmp_path):
+    data = "{" + ", ".join(f"{k}: '{v}'" for k, v in SIX.items()) + "}"
+    config = tiny_eval(tmp_path, f"eval.data={data}", f"eval.benchmarks=[{', '.join(SIX)}]", "eval.limit=3")
+    results = run_evaluation(config, quiet())
+    assert list(results["benchmarks"]) == list(SIX)
+    assert all(b["n"] == 3 for b in results["benchmarks"].values())
+    assert results["generated"] == 18
+    saved = json.loads((tmp_path / "eval" / "results.json").read_text())
+    assert saved["benchmarks"]["medxpertqa"]["items"][0]["id"].startswith("Text-")
+    table = (tmp_path / "eval" / "results.md").read_text()
+    assert table.startswith("| model | MedMCQA | MedQA-USMLE | PubMedQA | MMLU-Pro Medical | GPQA Medical | MedXpertQA |")
+    assert (tmp_path / "eval" / "medr1_config.yaml").is_file()
+
+
+def test_rerun_reuses_completions_and_new_settings_regenerate(tmp_path):
+    config = tiny_eval(tmp_path, "eval.benchmarks=[medqa]", "eval.data={medqa: builtin:medqa}", "eval.limit=6")
+    assert run_evaluation(config, quiet())["generated"] == 6
+    again = run_evaluation(config, quiet())
+    assert again["generated"] == 0 and again["backend"] == "cached"
+    longer = tiny_eval(tmp_path, "eval.benchmarks=[medqa]", "eval.data={medqa: builtin:medqa}", "eval.limit=6",
+                       "eval.max_new_tokens=5")
+    assert run_evaluation(longer, quiet())["generated"] == 6  # other settings: other keys
+
+
+def test_training_items_of_the_prepared_mix_are_left_out(tmp_path):
+    config = tiny_eval(tmp_path)  # the demo benchmark: all 128 built-in MedQA + MedXpertQA questions
+    prepare_data(config, quiet())
+    manifest = json.loads((tmp_path / "data" / "demo" / "manifest.json").read_text())
+    results = run_evaluation(tiny_eval(tmp_path, "eval.limit=1000"), quiet())
+    demo = results["benchmarks"]["demo"]
+    assert demo["n"] == 64 and demo["excluded_training_items"] == 64
+    assert not {i["id"] for i in demo["items"]} & set(manifest["training_ids"])
+
+
+def test_missing_and_empty_benchmark_data_are_clear_errors(tmp_path):
+    config = tiny_eval(tmp_path, "eval.benchmarks=[medqa]")  # default data: a Hub dataset, offline here
+    with pytest.raises(DataError) as caught:
+        run_evaluation(config, quiet())
+    assert "benchmark 'medqa': could not load 'GBaker/MedQA-USMLE-4-options'" in caught.value.message
+    assert "eval.data.medqa" in caught.value.hint
+    only_law = tiny_eval(tmp_path, "eval.benchmarks=[mmlu_pro_med]", "eval.data={mmlu_pro_med: builtin:mmlu_pro}",
+                         "data.mmlu_pro_categories=[astrology]")
+    with pytest.raises(DataError, match="has no items left"):
+        run_evaluation(only_law, quiet())
+    with pytest.raises(ConfigError, match="did you mean 'medqa'"):
+        resolve_config("tiny", ["eval.benchmarks=[medqaa]"])
+
+
+def test_markdown_table_one_row_per_model():
+    run = {"model": "m", "benchmarks": {"medqa": {"title": "MedQA-USMLE", "accuracy": 0.5, "wilson_95": [0.4, 0.6]}}}
+    other = {"model": "n", "benchmarks": {}}
+    assert markdown_table([run, other]).splitlines()[2:4] == ["| m | 50.0 (40.0–60.0) |", "| n | — |"]
+
+
+@pytest.mark.slow
+def test_a_killed_evaluation_resumes_generating_only_what_is_missing(tmp_path):
+    args = ["evaluate", "-c", "tiny", "-o", str(tmp_path / "eval"), "-b", "medxpertqa",
+            "--set", "eval.data={medxpertqa: builtin:medxpertqa}", "--set", "eval.batch_size=1",
+            "--set", "eval.max_new_tokens=48", "--set", f"data.output_dir={tmp_path / 'data'}"]
+    process = subprocess.Popen([medr1_executable(), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = tmp_path / "eval" / "completions.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not store.exists() or len(store.read_text().splitlines()) < 5):
+        time.sleep(0.1)
+    process.kill()
+    process.wait()
+    kept = len(CompletionStore(store).done)
+    assert 5 <= kept < 64
+    resumed = run_medr1(*args)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{64 - kept} completions generated (hf), {kept} reused" in resumed.stdout
+    assert len(CompletionStore(store).done) == 64
+
+
+def test_cli_evaluate_prints_the_table(tmp_path):
+    result = run_medr1("evaluate", "-c", "tiny", "-b", "pubmedqa", "--set", "eval.data={pubmedqa: builtin:pubmedqa}",
+                       "--limit", "4", "-o", str(tmp_path / "eval"), "--set", "eval.max_new_tokens=4",
+                       "--set", f"data.output_dir={tmp_path / 'data'}", "--breakdown")
+    assert result.returncode == 0, result.stderr
+    assert "PubMedQA" in result.stdout and "95 % CI" in result.stdout and "by split" in result.stdout
+    listing = run_medr1("benchmarks")
+    assert listing.returncode == 0 and "medxpertqa" in listing.stdout and "2450" in listing.stdout
