@@ -300,3 +300,13 @@ def test_every_builtin_demo_file_loads_in_its_own_format():
         loaded = load(f"builtin:{name}")
         assert (loaded.format, len(loaded.records)) == (fmt, count), name
         assert set(FORMATS[fmt].required) <= set(read_source(f"builtin:{name}").rows[0].data)
+
+
+def test_pubmedqa_hub_layout(tmp_path):
+    row = {"pubid": 10000003, "question": "Does sleep help memory?", "long_answer": "Yes.", "final_decision": "yes",
+           "context": {"contexts": ["Students slept.", "Recall improved."], "labels": ["METHODS", "RESULTS"],
+                       "meshes": ["Sleep"]}}
+    loaded = load(write_jsonl(tmp_path / "pqa_labeled.jsonl", [row]))
+    record = loaded.records[0]
+    assert loaded.format == "pubmedqa-hf" and record.id == "pubmedqa-10000003" and record.answer == "A"
+    assert record.question == "Context:\nMethods: Students slept.\nResults: Recall improved.\n\nQuestion: Does sleep help memory?"

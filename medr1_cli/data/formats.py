@@ -201,6 +201,19 @@ def _parse_pubmedqa(rows, options, skipped):
     return records
 
 
+def _parse_pubmedqa_hf(rows, options, skipped):
+    """The Hub's layout (qiaojin/PubMedQA): lower-case fields, contexts nested under `context`."""
+    as_release = []
+    for row in rows:
+        data = _checked(row, FORMATS["pubmedqa-hf"])
+        context = data.get("context") or {}
+        as_release.append(RawRow(row.where, {
+            "_key": str(data.get("pubid", "")), "QUESTION": data["question"], "final_decision": data["final_decision"],
+            "CONTEXTS": context.get("contexts", []), "LABELS": context.get("labels", []),
+        }))
+    return _parse_pubmedqa(as_release, options, skipped)
+
+
 def _pubmedqa_test_labels(rows: list[RawRow]) -> dict[str, str]:
     """The official 500-item test labels, when `test_ground_truth.json` sits beside `ori_pqal.json`."""
     where = rows[0].where
@@ -349,6 +362,9 @@ FORMATS: dict[str, Format] = {
                lambda r: {"opa", "opb", "cop"} <= r.keys(), _parse_medmcqa, "MedMCQA"),
         Format("pubmedqa", "pubmedqa", ("QUESTION", "final_decision"),
                lambda r: {"QUESTION", "final_decision"} <= r.keys(), _parse_pubmedqa, "PubMedQA ori_pqal.json"),
+        Format("pubmedqa-hf", "pubmedqa", ("pubid", "question", "final_decision"),
+               lambda r: {"pubid", "question", "final_decision"} <= r.keys(), _parse_pubmedqa_hf,
+               "PubMedQA on the Hub (qiaojin/PubMedQA)"),
         Format("mmlu_pro", "mmlu_pro", ("question_id", "question", "options", "answer", "category"),
                lambda r: {"question_id", "options", "category"} <= r.keys(), _parse_mmlu_pro, "MMLU-Pro"),
         Format("gpqa", "gpqa", ("Question", "Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2",
