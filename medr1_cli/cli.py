@@ -195,9 +195,17 @@ def train(
     run_train(resolved, extra_args=list(ctx.args), dry_run=dry_run, slurm=slurm)
 
 
-@app.command()
+evaluate_app = typer.Typer(
+    help="Evaluate on the six medical benchmarks, or compare two evaluation runs.",
+    invoke_without_command=True,
+)
+app.add_typer(evaluate_app, name="evaluate")
+
+
+@evaluate_app.callback()
 @_friendly_errors
 def evaluate(
+    ctx: typer.Context,
     config: ConfigFile = None,
     overrides: Overrides = None,
     bench: Annotated[
@@ -216,7 +224,10 @@ def evaluate(
 
     Completions are stored as they are generated, so a rerun generates only what is missing.
     Training items listed in the prepared mix's manifest (or eval.exclude_manifest) are left out.
+    `medr1 evaluate compare A B` compares two runs item by item.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from medr1_cli.evaluate.run import run_evaluation
 
     resolved = _resolve(
@@ -232,6 +243,22 @@ def evaluate(
         },
     )
     run_evaluation(resolved, breakdown=breakdown)
+
+
+@evaluate_app.command("compare")
+@_friendly_errors
+def evaluate_compare(
+    run_a: Annotated[Path, typer.Argument(metavar="A", help="Evaluation output folder (or its results.json).")],
+    run_b: Annotated[Path, typer.Argument(metavar="B", help="The run to compare against A.")],
+) -> None:
+    """Per benchmark: B − A on the items both runs scored, a paired bootstrap 95% interval and
+    McNemar's exact p-value."""
+    from rich.console import Console
+
+    from medr1_cli.evaluate.compare import compare, load_results, print_comparison
+
+    a, b = load_results(run_a), load_results(run_b)
+    print_comparison(Console(), a, b, compare(a, b))
 
 
 @app.command()

@@ -181,3 +181,26 @@ def test_cli_evaluate_prints_the_table(tmp_path):
     assert "PubMedQA" in result.stdout and "95 % CI" in result.stdout and "by split" in result.stdout
     listing = run_medr1("benchmarks")
     assert listing.returncode == 0 and "medxpertqa" in listing.stdout and "2450" in listing.stdout
+
+
+def results_file(folder, model, correct):
+    folder.mkdir(parents=True)
+    items = [{"id": f"q{i}", "correct": c} for i, c in enumerate(correct)]
+    (folder / "results.json").write_text(json.dumps(
+        {"model": model, "benchmarks": {"medqa": {"title": "MedQA-USMLE", "items": items}}}))
+    return folder
+
+
+def test_compare_is_paired_on_the_shared_items(tmp_path):
+    from medr1_cli.evaluate.compare import compare, load_results
+
+    a = load_results(results_file(tmp_path / "a", "base", [False] * 5 + [True] * 3))
+    b = load_results(results_file(tmp_path / "b", "trained", [True] * 5 + [True] * 3 + [True]))  # one extra item
+    row = compare(a, b)["medqa"]
+    assert (row["n"], row["accuracy_a"], row["accuracy_b"]) == (8, 3 / 8, 1.0)
+    assert row["difference"] == pytest.approx(5 / 8) and row["mcnemar_p"] == pytest.approx(0.0625)
+    assert row["difference_95"][0] > 0  # every discordant item favours B
+    result = run_medr1("evaluate", "compare", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert result.returncode == 0 and "+62.5" in result.stdout and "0.0625" in result.stdout
+    missing = run_medr1("evaluate", "compare", str(tmp_path / "a"), str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "no results.json here" in missing.stderr

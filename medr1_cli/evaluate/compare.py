@@ -1,0 +1,63 @@
+"""`medr1 evaluate compare A B`: two evaluation runs on the same items, compared pairwise."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from medr1_cli.errors import DataError
+from medr1_cli.evaluate.run import RESULTS_JSON
+from medr1_cli.evaluate.stats import mcnemar, paired_bootstrap
+
+
+def load_results(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    file = path / RESULTS_JSON if path.is_dir() else path
+    if not file.is_file():
+        raise DataError(f"{path}: no {RESULTS_JSON} here; pass an evaluation output folder or its {RESULTS_JSON}")
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataError(f"{file}:{err.lineno}: invalid JSON ({err.msg})") from None
+
+
+def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per shared benchmark, on the items both runs scored: accuracies, B − A with its paired
+    bootstrap interval, and McNemar's exact p-value."""
+    rows = {}
+    for name in a["benchmarks"]:
+        if name not in b["benchmarks"]:
+            continue
+        left = {i["id"]: i["correct"] for i in a["benchmarks"][name]["items"]}
+        right = {i["id"]: i["correct"] for i in b["benchmarks"][name]["items"]}
+        shared = sorted(left.keys() & right.keys())
+        if not shared:
+            continue
+        x = [float(left[i]) for i in shared]
+        y = [float(right[i]) for i in shared]
+        difference, interval = paired_bootstrap(x, y)
+        rows[name] = {
+            "title": a["benchmarks"][name]["title"], "n": len(shared),
+            "accuracy_a": sum(x) / len(x), "accuracy_b": sum(y) / len(y),
+            "difference": difference, "difference_95": list(interval),
+            "mcnemar_p": mcnemar([bool(v) for v in x], [bool(v) for v in y]),
+        }
+    if not rows:
+        raise DataError("the two runs share no scored items on any benchmark")
+    return rows
+
+
+def print_comparison(console: Console, a: dict, b: dict, rows: dict[str, dict[str, Any]]) -> None:
+    table = Table(title=f"B − A: {escape(str(b['model']))} vs {escape(str(a['model']))} (paired, same items)")
+    for column in ("benchmark", "n", "A", "B", "B − A", "95 % CI", "McNemar p"):
+        table.add_column(column, justify="left" if column == "benchmark" else "right")
+    for row in rows.values():
+        low, high = row["difference_95"]
+        table.add_row(row["title"], str(row["n"]), f"{100 * row['accuracy_a']:.1f} %", f"{100 * row['accuracy_b']:.1f} %",
+                      f"{100 * row['difference']:+.1f}", f"{100 * low:+.1f} … {100 * high:+.1f}", f"{row['mcnemar_p']:.3g}")
+    console.print(table)
