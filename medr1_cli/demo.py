@@ -44,17 +44,18 @@ class Stage:
 def check_model(config: Medr1Config, root: Path, console: Console) -> StageResult:
     """Materialise the model if needed, then load it and answer one question through its chat template."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
     from medr1_cli.models import resolve_model_path
+    from medr1_cli.models.loading import load_tokenizer
 
     hf_logging.disable_progress_bar()  # the stage has its own status line; tqdm bars would tear it
 
     with console.status(f"preparing {config.model.name_or_path} (a built-in model is built once) …"):
         path = resolve_model_path(config.model.name_or_path)
     started = time.perf_counter()
-    tokenizer = AutoTokenizer.from_pretrained(path, revision=config.model.revision)
+    tokenizer = load_tokenizer(config.model, path)
     model = AutoModelForCausalLM.from_pretrained(path, revision=config.model.revision, dtype=torch.float32)
     inputs = tokenizer.apply_chat_template(
         [{"role": "user", "content": CHECK_QUESTION}],

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,19 +224,14 @@ def _prompt_token_counter(config: Medr1Config, console: Console):
     None when data.max_prompt_tokens is null."""
     if config.data.max_prompt_tokens is None:
         return None
-    from transformers import AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     from medr1_cli.models import resolve_model_path
+    from medr1_cli.models.loading import load_tokenizer
 
     hf_logging.set_verbosity_error()
     with console.status(f"loading the tokenizer of {config.model.name_or_path} …"):
-        tokenizer = AutoTokenizer.from_pretrained(
-            resolve_model_path(config.model.name_or_path), revision=config.model.revision,
-            trust_remote_code=config.model.trust_remote_code,
-        )
-    if config.model.chat_template:
-        tokenizer.chat_template = Path(config.model.chat_template).read_text(encoding="utf-8")
+        tokenizer = load_tokenizer(config.model, resolve_model_path(config.model.name_or_path))
     if not tokenizer.chat_template:
         raise DataError(
             f"the tokenizer of {config.model.name_or_path} has no chat template, so prompt lengths cannot be measured",

@@ -85,21 +85,19 @@ Backend = Callable[[list[Request]], list[Generation]]
 def hf_backend(config: Medr1Config, model_path: str) -> Backend:
     """Batched `generate` with left padding; runs on CPU."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
+
+    from medr1_cli.models.loading import load_tokenizer, torch_dtype
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    tokenizer = AutoTokenizer.from_pretrained(model_path, revision=config.model.revision,
-                                              trust_remote_code=config.model.trust_remote_code, padding_side="left")
-    if config.model.chat_template:
-        tokenizer.chat_template = Path(config.model.chat_template).read_text(encoding="utf-8")
+    tokenizer = load_tokenizer(config.model, model_path, padding_side="left")
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    dtype = {"auto": "auto", "bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
     model = AutoModelForCausalLM.from_pretrained(
         model_path, revision=config.model.revision, trust_remote_code=config.model.trust_remote_code,
-        dtype=dtype[config.model.dtype], device_map="auto" if torch.cuda.is_available() else None,
+        dtype=torch_dtype(config.model.dtype), device_map="auto" if torch.cuda.is_available() else None,
     )
     model.eval()
     e = config.eval
@@ -133,11 +131,13 @@ def vllm_backend(config: Medr1Config, model_path: str) -> Backend:
         raise MissingExtraError("vllm", "eval.backend vllm", "vllm") from None
     import torch
 
+    from medr1_cli.models.loading import chat_template_text
+
     e = config.eval
     llm = LLM(model=model_path, revision=config.model.revision, trust_remote_code=config.model.trust_remote_code,
               tensor_parallel_size=max(1, torch.cuda.device_count()), seed=e.seed, dtype=config.model.dtype)
     params = SamplingParams(temperature=e.temperature, top_p=e.top_p, max_tokens=e.max_new_tokens, seed=e.seed)
-    chat_template = Path(config.model.chat_template).read_text(encoding="utf-8") if config.model.chat_template else None
+    chat_template = chat_template_text(config.model)
 
     def generate(requests: list[Request]) -> list[Generation]:
         outputs = llm.chat([r.messages for r in requests], params, chat_template=chat_template, use_tqdm=False)

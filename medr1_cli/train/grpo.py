@@ -160,19 +160,14 @@ def _why_stale(manifest: dict, config: Medr1Config) -> str | None:
 def load_model(config: Medr1Config):
     """(model, tokenizer, peft_config) as the model section asks."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     from medr1_cli.models import resolve_model_path
+    from medr1_cli.models.loading import load_tokenizer, torch_dtype
 
     section = config.model
     path = resolve_model_path(section.name_or_path)
-    tokenizer = AutoTokenizer.from_pretrained(path, revision=section.revision, trust_remote_code=section.trust_remote_code)
-    if section.chat_template:
-        template = Path(section.chat_template)
-        if not template.is_file():
-            raise ConfigError(f"model.chat_template: file not found: {template}")
-        tokenizer.chat_template = template.read_text(encoding="utf-8")
-    dtype = {"auto": "auto", "bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
+    tokenizer = load_tokenizer(section, path)
     extra: dict[str, Any] = {}
     if section.attn_implementation:
         extra["attn_implementation"] = section.attn_implementation
@@ -185,7 +180,7 @@ def load_model(config: Medr1Config):
         )
     model = AutoModelForCausalLM.from_pretrained(
         path, revision=section.revision, trust_remote_code=section.trust_remote_code,
-        dtype=dtype[section.dtype], **extra,
+        dtype=torch_dtype(section.dtype), **extra,
     )
     peft_config = None
     if section.lora.enabled or section.lora.load_in_4bit:

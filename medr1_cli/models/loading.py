@@ -1,0 +1,36 @@
+"""Loading a tokenizer the way every command needs it: the model's revision and remote-code
+setting, with `model.chat_template` replacing the tokenizer's own template when given."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from medr1_cli.errors import ConfigError
+
+
+def chat_template_text(section) -> str | None:
+    """The contents of `model.chat_template`, or None when the tokenizer's own template is used."""
+    if not section.chat_template:
+        return None
+    path = Path(section.chat_template)
+    if not path.is_file():
+        raise ConfigError(f"model.chat_template: file not found: {path}")
+    return path.read_text(encoding="utf-8")
+
+
+def load_tokenizer(section, path: str, **kwargs: Any):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(
+        path, revision=section.revision, trust_remote_code=section.trust_remote_code, **kwargs
+    )
+    if (template := chat_template_text(section)) is not None:
+        tokenizer.chat_template = template
+    return tokenizer
+
+
+def torch_dtype(name: str):
+    import torch
+
+    return {"auto": "auto", "bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}[name]
