@@ -314,7 +314,19 @@ class EvalSection(_Section):
     batch_size: int = Field(8, ge=1, description="Prompts per generation batch (hf backend).")
     limit: int | None = Field(None, ge=1, description="Evaluate only the first N items of each benchmark.")
     exclude_manifest: str | None = Field(
-        None, description="A prepare-data manifest whose training ids are excluded from evaluation."
+        None,
+        description="A prepare-data manifest whose training ids are excluded from evaluation; default: the "
+        "manifest of the config's own prepared mix, when it exists.",
+    )
+    pubmedqa_protocol: Literal["pqa-l", "test"] = Field(
+        "pqa-l",
+        description="PubMedQA items: all 1000 expert-labelled PQA-L questions (as the reference's table) or the "
+        "official 500-question test (needs test_ground_truth.json beside ori_pqal.json).",
+    )
+    gpqa_dedup: bool = Field(
+        True,
+        description="Score each GPQA question once: the HuatuoGPT-o1 bundle repeats its 78 questions five times "
+        "with shuffled options.",
     )
     output_dir: str = Field("results/medr1", description="Where completions and results go.")
 

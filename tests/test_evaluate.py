@@ -71,7 +71,7 @@ def test_scoring_counts_unparseable_and_truncated_as_wrong(tmp_path):
     store = CompletionStore(tmp_path / "c.jsonl")
     requests = [Request(f"k{r.id}", "medqa", r.id, 0, []) for r in records]
     store.add({"key": f"k{i}", "completion": text, "hit_limit": limit, "tokens": 1} for i, (text, limit) in completions.items())
-    result = score(BenchmarkData(BENCHMARKS["medqa"], records, ["x"], 0, {}), requests, store, thinks=False)
+    result = score(BenchmarkData(BENCHMARKS["medqa"], records, ["x"], 0, {}, []), requests, store, thinks=False)
     assert (result["n"], result["correct"], result["accuracy"]) == (4, 1, 0.25)
     assert (result["unparseable_rate"], result["truncated_rate"]) == (0.25, 0.25)
     assert result["wilson_95"] == pytest.approx(list(wilson(1, 4)))
@@ -86,7 +86,7 @@ def test_majority_and_mean_at_n(tmp_path):
     texts = {("q1", 0): "A", ("q1", 1): "A", ("q1", 2): "C", ("q2", 0): "A", ("q2", 1): "B", ("q2", 2): "C"}
     requests = [Request(f"{i}-{s}", "medqa", i, s, []) for (i, s) in texts]
     store.add({"key": f"{i}-{s}", "completion": t, "hit_limit": False, "tokens": 1} for (i, s), t in texts.items())
-    result = score(BenchmarkData(BENCHMARKS["medqa"], records, ["x"], 0, {}), requests, store, thinks=False)
+    result = score(BenchmarkData(BENCHMARKS["medqa"], records, ["x"], 0, {}, []), requests, store, thinks=False)
     assert result["samples"] == 3
     assert result["mean_at_n"] == pytest.approx((2 / 3 + 1 / 3) / 2)
     assert result["majority_at_n"] == 0.5  # q1: A wins (right); q2: a three-way tie resolves to A (wrong)
@@ -204,3 +204,36 @@ def test_compare_is_paired_on_the_shared_items(tmp_path):
     assert result.returncode == 0 and "+62.5" in result.stdout and "0.0625" in result.stdout
     missing = run_medr1("evaluate", "compare", str(tmp_path / "a"), str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "no results.json here" in missing.stderr
+
+
+def test_pubmedqa_protocols_and_gpqa_deduplication(tmp_path):
+    from medr1_cli.evaluate.registry import load_benchmark
+
+    folder = tmp_path / "pqa"
+    folder.mkdir()
+    data = {str(10000000 + i): {"QUESTION": f"Question {i}?", "CONTEXTS": ["c"], "LABELS": ["RESULTS"],
+                                "final_decision": "yes"} for i in range(6)}
+    (folder / "ori_pqal.json").write_text(json.dumps(data))
+    (folder / "test_ground_truth.json").write_text(json.dumps({"10000001": "no", "10000004": "maybe"}))
+    config = tiny_eval(tmp_path, f"eval.data={{pubmedqa: {folder}}}")
+    assert len(load_benchmark(BENCHMARKS["pubmedqa"], config, set()).records) == 6
+    test = load_benchmark(BENCHMARKS["pubmedqa"], tiny_eval(tmp_path, f"eval.data={{pubmedqa: {folder}}}",
+                                                             "eval.pubmedqa_protocol=test"), set())
+    assert [r.answer for r in test.records] == ["B", "C"] and test.notes == ["official test protocol: 2 of 6 questions"]
+    (folder / "test_ground_truth.json").unlink()
+    with pytest.raises(DataError, match="needs the official test labels"):
+        load_benchmark(BENCHMARKS["pubmedqa"], tiny_eval(tmp_path, f"eval.data={{pubmedqa: {folder}}}",
+                                                          "eval.pubmedqa_protocol=test"), set())
+
+    def item(options):
+        return {"question": "Which enzyme unwinds DNA?", "options": options, "answer_idx": "A", "answer": "x"}
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps({"GPQA_Medical_test": [
+        item({"A": "Helicase", "B": "Ligase"}), item({"A": "Helicase", "B": "Primase"}),
+        {**item({"A": "Ligase", "B": "Helicase"}), "question": "Which enzyme seals nicks?"}]}))
+    config = tiny_eval(tmp_path, f"eval.data={{gpqa_med: {bundle}}}")
+    deduped = load_benchmark(BENCHMARKS["gpqa_med"], config, set())
+    assert len(deduped.records) == 2 and deduped.notes == ["3 items are 2 distinct questions: each is scored once"]
+    everything = load_benchmark(BENCHMARKS["gpqa_med"], tiny_eval(tmp_path, f"eval.data={{gpqa_med: {bundle}}}",
+                                                                   "eval.gpqa_dedup=false"), set())
+    assert len(everything.records) == 3

@@ -61,6 +61,7 @@ class BenchmarkData:
     specs: list[str]
     excluded: int  # items left out because the model trained on them
     skipped: dict[str, int]
+    notes: list[str]  # protocol choices, printed with the results
 
 
 def training_ids(config: Medr1Config) -> tuple[set[str], str | None]:
@@ -92,6 +93,7 @@ def load_benchmark(benchmark: Benchmark, config: Medr1Config, exclude: set[str])
         records += [r for r in loaded.records if r.source in benchmark.sources]
         for reason, count in loaded.skipped.items():
             skipped[reason] = skipped.get(reason, 0) + count
+    records, notes = _apply_protocol(benchmark, records, config)
     kept = [r for r in records if r.id not in exclude]
     if config.eval.limit:
         kept = kept[: config.eval.limit]
@@ -100,4 +102,31 @@ def load_benchmark(benchmark: Benchmark, config: Medr1Config, exclude: set[str])
             f"benchmark '{benchmark.name}' has no items left ({len(records)} read from {', '.join(specs)}, "
             f"{len(records) - len([r for r in records if r.id not in exclude])} excluded as training items)"
         )
-    return BenchmarkData(benchmark, kept, specs, len(records) - len([r for r in records if r.id not in exclude]), skipped)
+    excluded = len(records) - len([r for r in records if r.id not in exclude])
+    return BenchmarkData(benchmark, kept, specs, excluded, skipped, notes)
+
+
+def _apply_protocol(benchmark: Benchmark, records: list[QARecord], config: Medr1Config) -> tuple[list[QARecord], list[str]]:
+    """Benchmark-specific item selection, each said in the output."""
+    from medr1_cli.data.decontam import words
+
+    if benchmark.name == "pubmedqa" and config.eval.pubmedqa_protocol == "test":
+        test = [r for r in records if r.metadata.split == "test"]
+        if not test:
+            raise DataError(
+                "eval.pubmedqa_protocol 'test' needs the official test labels: put test_ground_truth.json beside "
+                "ori_pqal.json",
+                hint="or use eval.pubmedqa_protocol: pqa-l (all 1000 labelled questions)",
+            )
+        return test, [f"official test protocol: {len(test)} of {len(records)} questions"]
+    if benchmark.name == "gpqa_med" and config.eval.gpqa_dedup:
+        seen: set[str] = set()
+        unique = []
+        for record in records:
+            key = " ".join(words(record.question))
+            if key not in seen:
+                seen.add(key)
+                unique.append(record)
+        if len(unique) < len(records):
+            return unique, [f"{len(records)} items are {len(unique)} distinct questions: each is scored once"]
+    return records, []

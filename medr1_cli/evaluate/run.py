@@ -36,6 +36,9 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
     data = {b.name: load_benchmark(b, config, exclude) for b in benchmarks}  # every data error before the model
     if manifest:
         console.print(f"leaving out the {len(exclude)} training items listed in {escape(manifest)}")
+    for name, bench in data.items():
+        for note in bench.notes:
+            console.print(f"{bench.benchmark.title}: {escape(note)}")
     if config.eval.engine != "native":
         from medr1_cli.errors import NotAvailableYet
 
@@ -137,6 +140,7 @@ def score(bench: BenchmarkData, requests: list[Request], store: CompletionStore,
         "title": bench.benchmark.title,
         "data": bench.specs,
         "excluded_training_items": bench.excluded,
+        "protocol": bench.notes,
         "skipped": bench.skipped,
         "unparseable_rate": sum(i["unparseable"] for i in items) / len(items),
         "truncated_rate": sum(i["truncated"] for i in items) / len(items),
