@@ -94,15 +94,14 @@ def load_benchmark(benchmark: Benchmark, config: Medr1Config, exclude: set[str])
         for reason, count in loaded.skipped.items():
             skipped[reason] = skipped.get(reason, 0) + count
     records, notes = _apply_protocol(benchmark, records, config)
-    kept = [r for r in records if r.id not in exclude]
-    if config.eval.limit:
-        kept = kept[: config.eval.limit]
+    allowed = [r for r in records if r.id not in exclude]
+    excluded = len(records) - len(allowed)
+    kept = allowed[: config.eval.limit] if config.eval.limit else allowed
     if not kept:
         raise DataError(
             f"benchmark '{benchmark.name}' has no items left ({len(records)} read from {', '.join(specs)}, "
-            f"{len(records) - len([r for r in records if r.id not in exclude])} excluded as training items)"
+            f"{excluded} excluded as training items)"
         )
-    excluded = len(records) - len([r for r in records if r.id not in exclude])
     return BenchmarkData(benchmark, kept, specs, excluded, skipped, notes)
 
 
