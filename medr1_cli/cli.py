@@ -219,11 +219,17 @@ def evaluate(
     n_samples: Annotated[Optional[int], typer.Option(metavar="N", help="Samples per question.")] = None,
     output_dir: OutputDir = None,
     breakdown: Annotated[bool, typer.Option("--breakdown", help="Also print per-subset tables.")] = False,
+    lm_eval_tasks: Annotated[
+        Optional[Path],
+        typer.Option(metavar="DIR", help="Only write the benchmarks as lm-eval task definitions into DIR "
+                     "(for the lm_eval CLI) and stop."),
+    ] = None,
 ) -> None:
     """Evaluate on the six medical benchmarks with honest scoring and 95% intervals.
 
     Completions are stored as they are generated, so a rerun generates only what is missing.
     Training items listed in the prepared mix's manifest (or eval.exclude_manifest) are left out.
+    `--engine lm-eval` generates through lm-evaluation-harness instead (same prompts, same scoring).
     `medr1 evaluate compare A B` compares two runs item by item.
     """
     if ctx.invoked_subcommand is not None:
@@ -242,6 +248,11 @@ def evaluate(
             "eval.output_dir": ("--output-dir", _str(output_dir)),
         },
     )
+    if lm_eval_tasks is not None:
+        from medr1_cli.evaluate.run import export_lm_eval_tasks
+
+        export_lm_eval_tasks(resolved, lm_eval_tasks)
+        return
     run_evaluation(resolved, breakdown=breakdown)
 
 

@@ -1,4 +1,4 @@
-"""`medr1 evaluate` (native engine): benchmarks from native files, resumable generation, honest
+"""`medr1 evaluate` (native and lm-eval engines): benchmarks from native files, resumable generation, honest
 scoring, statistics checked by hand, exclusion of training items, reports."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from rich.console import Console
 
 from medr1_cli.config import resolve_config
 from medr1_cli.data.prepare import prepare_data
+from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.data.record import Metadata, QARecord
 from medr1_cli.errors import ConfigError, DataError
 from medr1_cli.evaluate.generate import CompletionStore, Request
@@ -40,6 +41,10 @@ def test_bootstrap_and_paired_comparison():
     assert bootstrap([1.0] * 20) == (1.0, 1.0)
     low, high = bootstrap([1.0] * 50 + [0.0] * 50, seed=3)
     assert 0.38 < low < 0.45 and 0.55 < high < 0.62
+    # The multinomial shortcut has the distribution of resampling items: its interval matches the normal
+    # approximation p ± 1.96·sqrt(p(1-p)/n) for p = 0.3, n = 1000: 0.2716–0.3284.
+    low, high = bootstrap([1.0] * 300 + [0.0] * 700)
+    assert low == pytest.approx(0.2716, abs=0.004) and high == pytest.approx(0.3284, abs=0.004)
     difference, (lo, hi) = paired_bootstrap([0, 0, 1, 1], [1, 1, 1, 1])
     assert difference == 0.5 and 0.0 <= lo <= 0.5 <= hi <= 1.0
     with pytest.raises(ValueError):
@@ -169,7 +174,7 @@ def test_a_killed_evaluation_resumes_generating_only_what_is_missing(tmp_path):
     assert 5 <= kept < 64
     resumed = run_medr1(*args)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"{64 - kept} completions generated (hf), {kept} reused" in resumed.stdout
+    assert f"{64 - kept} completions generated (native engine, hf), {kept} reused" in resumed.stdout
     assert len(CompletionStore(store).done) == 64
 
 
@@ -237,3 +242,65 @@ def test_pubmedqa_protocols_and_gpqa_deduplication(tmp_path):
     everything = load_benchmark(BENCHMARKS["gpqa_med"], tiny_eval(tmp_path, f"eval.data={{gpqa_med: {bundle}}}",
                                                                    "eval.gpqa_dedup=false"), set())
     assert len(everything.records) == 3
+
+
+# ----------------------------------------------------------------------------- lm-eval engine
+def test_lm_eval_task_definitions_load_in_lm_eval_and_score_with_our_extractor(tmp_path):
+    import importlib.util
+
+    from lm_eval.tasks import TaskManager
+
+    from medr1_cli.evaluate.run import export_lm_eval_tasks
+
+    config = tiny_eval(tmp_path, "eval.benchmarks=[medqa, pubmedqa]", "eval.template=no-think",
+                       "eval.data={medqa: builtin:medqa, pubmedqa: builtin:pubmedqa}", "eval.n_samples=3")
+    folder = tmp_path / "tasks"
+    assert export_lm_eval_tasks(config, folder, quiet()) == ["medr1_medqa", "medr1_pubmedqa"]
+    tasks = TaskManager(include_path=str(folder), include_defaults=False).load(["medr1_medqa"])["tasks"]
+    task = next(iter(tasks.values()))
+    docs = list(task.test_docs())
+    assert len(docs) == 64 and task.config.repeats == 3
+    assert task.config.generation_kwargs == {"until": [], "max_gen_toks": 4, "do_sample": False, "temperature": 0.0}
+    context = task.fewshot_context(docs[0], 0, system_instruction=None, apply_chat_template=True,
+                                   chat_template=lambda messages, **_: messages)
+    assert context[0] == {"role": "system", "content": TEMPLATES["no-think"].system}
+    assert context[1]["content"].endswith("\n\nA. " + json.loads(docs[0]["options"])["A"] + "\nB. "
+                                          + json.loads(docs[0]["options"])["B"] + "\nC. "
+                                          + json.loads(docs[0]["options"])["C"] + "\nD. "
+                                          + json.loads(docs[0]["options"])["D"])
+    spec = importlib.util.spec_from_file_location("scoring", folder / "medr1_scoring.py")
+    scoring = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scoring)
+    right = f"<answer>{docs[0]['answer']}</answer>"
+    assert scoring.process_results(docs[0], [right, "x", "y"]) == {"acc": 1.0, "unparseable": 0.0}
+    assert scoring.process_results(docs[0], ["I cannot tell"]) == {"acc": 0.0, "unparseable": 1.0}
+
+
+def test_lm_eval_refuses_a_chat_template_override_with_vllm(tmp_path):
+    from medr1_cli.evaluate.lmeval import model_arguments
+
+    config = tiny_eval(tmp_path, "model.chat_template={% for m in messages %}{{ m.content }}{% endfor %}")
+    with pytest.raises(ConfigError, match="model.chat_template"):
+        model_arguments(config, "model", "vllm", tokenizer=None)
+
+
+@pytest.mark.slow
+def test_both_engines_give_identical_predictions_under_greedy_decoding(tmp_path):
+    # The demo model (not the tiny one, which only emits newlines) so the completions carry real answers.
+    common = ["eval.benchmarks=[medqa]", "eval.data={medqa: builtin:medqa}", "eval.limit=8", "eval.template=no-think",
+              "eval.max_new_tokens=24", "eval.batch_size=4", f"data.output_dir={tmp_path / 'data'}"]
+    native = run_evaluation(resolve_config("demo-cpu", [*common, f"eval.output_dir={tmp_path / 'native'}"]), quiet())
+    lm = run_evaluation(resolve_config("demo-cpu", [*common, f"eval.output_dir={tmp_path / 'lm'}",
+                                                    "eval.engine=lm-eval"]), quiet())
+    assert (native["engine"], lm["engine"], lm["generated"]) == ("native", "lm-eval", 8)
+    a, b = native["benchmarks"]["medqa"], lm["benchmarks"]["medqa"]
+    assert [i["predictions"] for i in a["items"]] == [i["predictions"] for i in b["items"]]
+    assert sum(1 for i in a["items"] if i["predictions"][0]) >= 4  # the comparison is about real answers
+    texts = [{row["id"]: row["completion"] for row in CompletionStore(tmp_path / run / "completions.jsonl").done.values()}
+             for run in ("native", "lm")]
+    assert texts[0] == texts[1]
+    assert lm["lm_eval_metrics"]["medqa"]["acc,none"] == pytest.approx(b["accuracy"])
+    assert (tmp_path / "lm" / "lm-eval-tasks" / "medr1_medqa.yaml").is_file()
+    again = run_evaluation(resolve_config("demo-cpu", [*common, f"eval.output_dir={tmp_path / 'lm'}",
+                                                       "eval.engine=lm-eval"]), quiet())
+    assert again["generated"] == 0 and again["benchmarks"]["medqa"]["accuracy"] == b["accuracy"]

@@ -52,7 +52,10 @@ def model_fingerprint(path: str) -> str:
 
 def settings_fingerprint(config: Medr1Config) -> str:
     e = config.eval
+    # The native engine's keys predate the lm-eval engine; only lm-eval's carry the engine's name.
     settings = [e.template, e.system_prompt, e.temperature, e.top_p, e.max_new_tokens, e.seed, config.model.chat_template]
+    if e.engine != "native":
+        settings.append(e.engine)
     return hashlib.sha256(json.dumps(settings).encode()).hexdigest()[:12]
 
 
@@ -125,11 +128,8 @@ def hf_backend(config: Medr1Config, model_path: str) -> Backend:
 
 def vllm_backend(config: Medr1Config, model_path: str) -> Backend:
     """Offline vLLM (GPU): tensor parallel across this machine's GPUs."""
-    try:
-        from vllm import LLM, SamplingParams
-    except ImportError:
-        raise MissingExtraError("vllm", "eval.backend vllm", "vllm") from None
     import torch
+    from vllm import LLM, SamplingParams
 
     from medr1_cli.models.loading import chat_template_text
 
@@ -147,14 +147,22 @@ def vllm_backend(config: Medr1Config, model_path: str) -> Backend:
     return generate
 
 
-def make_backend(config: Medr1Config, model_path: str) -> tuple[str, Backend]:
-    name = config.eval.backend
-    if name == "auto":
-        import importlib.util
+def resolve_backend(config: Medr1Config) -> str:
+    """eval.backend with `auto` decided: vLLM when there is a GPU and vLLM is installed, else hf."""
+    import importlib.util
 
+    name, has_vllm = config.eval.backend, importlib.util.find_spec("vllm") is not None
+    if name == "vllm" and not has_vllm:
+        raise MissingExtraError("vllm", "eval.backend vllm", "vllm")
+    if name == "auto":
         import torch
 
-        name = "vllm" if torch.cuda.is_available() and importlib.util.find_spec("vllm") else "hf"
+        name = "vllm" if torch.cuda.is_available() and has_vllm else "hf"
+    return name
+
+
+def make_backend(config: Medr1Config, model_path: str) -> tuple[str, Backend]:
+    name = resolve_backend(config)
     return name, (vllm_backend if name == "vllm" else hf_backend)(config, model_path)
 
 

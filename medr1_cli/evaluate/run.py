@@ -29,20 +29,35 @@ from medr1_cli.models import resolve_model_path
 RESULTS_JSON, RESULTS_MD = "results.json", "results.md"
 
 
-def run_evaluation(config: Medr1Config, console: Console | None = None, *, breakdown: bool = False) -> dict[str, Any]:
-    console = console or Console(highlight=False)
+def load_benchmarks(config: Medr1Config, console: Console) -> tuple[dict[str, BenchmarkData], str | None]:
+    """Every selected benchmark's items (protocol applied, training items left out), before any model loads."""
     benchmarks = [find_benchmark(name) for name in config.eval.benchmarks]
     exclude, manifest = training_ids(config)
-    data = {b.name: load_benchmark(b, config, exclude) for b in benchmarks}  # every data error before the model
+    data = {b.name: load_benchmark(b, config, exclude) for b in benchmarks}
     if manifest:
         console.print(f"leaving out the {len(exclude)} training items listed in {escape(manifest)}")
-    for name, bench in data.items():
+    for bench in data.values():
         for note in bench.notes:
             console.print(f"{bench.benchmark.title}: {escape(note)}")
-    if config.eval.engine != "native":
-        from medr1_cli.errors import NotAvailableYet
+    return data, manifest
 
-        raise NotAvailableYet("evaluate --engine lm-eval", issue=6)
+
+def export_lm_eval_tasks(config: Medr1Config, folder: Path, console: Console | None = None) -> list[str]:
+    """Write the selected benchmarks as lm-eval task definitions, for running the lm-eval CLI directly."""
+    from medr1_cli.evaluate.lmeval import write_tasks
+
+    console = console or Console(highlight=False)
+    data, _ = load_benchmarks(config, console)
+    tasks = write_tasks(data, {name: {r.id for r in bench.records} for name, bench in data.items()}, config, folder)
+    console.print(f"wrote {', '.join(tasks)} to {escape(str(folder))}\n"
+                  f"run them with: lm_eval --model hf --model_args pretrained=MODEL --include_path {escape(str(folder))} "
+                  f"--tasks {','.join(tasks)} --apply_chat_template --log_samples --output_path OUT", soft_wrap=True)
+    return tasks
+
+
+def run_evaluation(config: Medr1Config, console: Console | None = None, *, breakdown: bool = False) -> dict[str, Any]:
+    console = console or Console(highlight=False)
+    data, manifest = load_benchmarks(config, console)  # every data error before the model loads
 
     output = Path(config.eval.output_dir)
     model_path = resolve_model_path(config.model.name_or_path)
@@ -59,11 +74,17 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
     }
     missing = {name: [r for r in reqs if r.key not in store.done] for name, reqs in requests.items()}
     generated = sum(len(m) for m in missing.values())
-    backend_name = "cached"
-    if generated:
+    backend_name, lm_eval_metrics = "cached", None
+    if generated and config.eval.engine == "lm-eval":
+        from medr1_cli.evaluate.lmeval import lm_eval_generate
+
+        missing = {name: reqs for name, reqs in missing.items() if reqs}
+        backend_name, lm_eval_metrics = lm_eval_generate(missing, data, config, model_path, store, output,
+                                                         f"{model_id}-{settings_id}", console)
+    elif generated:
         backend_name, backend = make_backend(config, model_path)
         _generate(missing, backend, store, config.eval.batch_size, console)
-    console.print(f"{generated} completions generated ({backend_name}), "
+    console.print(f"{generated} completions generated ({config.eval.engine} engine, {backend_name}), "
                   f"{sum(len(r) for r in requests.values()) - generated} reused from {escape(str(store.path))}")
 
     thinks = TEMPLATES[config.eval.template].thinks
@@ -73,7 +94,9 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
         "model": config.model.name_or_path,
         "model_fingerprint": model_id,
         "settings_fingerprint": settings_id,
+        "engine": config.eval.engine,
         "backend": backend_name,
+        "lm_eval_metrics": lm_eval_metrics,  # lm-eval's own figures for what it generated in this run
         "excluded_training_items_from": manifest,
         "benchmarks": scores,
         "config": config.model_dump(mode="json"),
