@@ -24,7 +24,7 @@ def test_demo_with_the_tiny_model(tmp_path):
     resolved = yaml.safe_load((out / RESOLVED_CONFIG_NAME).read_text())
     assert resolved["model"]["name_or_path"] == "builtin:tiny"  # --model beat the demo recipe
     assert resolved["train"]["output_dir"] == str(out / "train")  # every stage writes under -o
-    assert resolved["eval"]["benchmarks"] == ["demo"]
+    assert resolved["eval"]["benchmarks"] == ["medmcqa", "medqa", "pubmedqa", "mmlu_pro_med", "gpqa_med", "medxpertqa"]
 
     # prepare-data ran through its real code into the demo folder ...
     manifest = json.loads((out / "data" / "demo" / "manifest.json").read_text())
@@ -34,9 +34,13 @@ def test_demo_with_the_tiny_model(tmp_path):
     assert "6 GRPO steps" in result.stdout
     assert (out / "train" / "checkpoint-6" / "trainer_state.json").is_file()
     assert len((out / "train" / "completions.jsonl").read_text().splitlines()) == 6 * 4
-    # ... and evaluation scored the trained adapter on the held-out questions only ...
+    # ... and evaluation scored the trained adapter on the six benchmarks, training items left out ...
     results = json.loads((out / "eval" / "results.json").read_text())
-    assert results["model"] == str(out / "train") and results["benchmarks"]["demo"]["n"] == 64
+    assert results["model"] == str(out / "train")
+    scored = {name: b["n"] for name, b in results["benchmarks"].items()}
+    assert scored == {"medmcqa": 14, "medqa": 16, "pubmedqa": 12, "mmlu_pro_med": 12, "gpqa_med": 10, "medxpertqa": 48}
+    assert not {i["id"] for b in results["benchmarks"].values() for i in b["items"]} & set(manifest["training_ids"])
+    assert "112 held-out questions on 6 benchmarks" in result.stdout
     # ... while the stage whose command has not landed is reported, never faked.
     assert "lands with issue #7" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == ["data", "eval", RESOLVED_CONFIG_NAME, "model_check.json", "train"]
