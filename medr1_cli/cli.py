@@ -275,30 +275,61 @@ def evaluate_compare(
 @app.command()
 @_friendly_errors
 def export(
-    checkpoint: Annotated[
+    run: Annotated[
         Optional[str], typer.Argument(
-            metavar="[CHECKPOINT]", help="Run folder or checkpoint; default: newest checkpoint of train.output_dir."
+            metavar="[RUN]", help="Run folder or one of its checkpoints; default: train.output_dir of the config."
         )
     ] = None,
     config: ConfigFile = None,
     overrides: Overrides = None,
+    checkpoint: Annotated[
+        Optional[str], typer.Option(metavar="NAME|PATH", help="Checkpoint to export (checkpoint-500); default: the "
+                                    "run's final save, else its newest checkpoint.")
+    ] = None,
     output_dir: OutputDir = None,
     dtype: Annotated[Optional[str], typer.Option(metavar="bfloat16|float16|float32", help="dtype of the saved weights.")] = None,
+    max_shard_size: Annotated[Optional[str], typer.Option(metavar="SIZE", help="Largest safetensors shard (5GB).")] = None,
+    adapter_only: Annotated[Optional[bool], typer.Option("--adapter-only", help="Keep a LoRA adapter unmerged.")] = None,
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the logits comparison.")] = False,
+    base_model: Annotated[
+        Optional[str], typer.Option(metavar="PATH|HUB_ID", help="Base model of a LoRA adapter, when the run's own "
+                                    "record of it is gone.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")] = False,
     push_to_hub: Annotated[Optional[str], typer.Option(metavar="REPO_ID", help="Upload to this Hub repo.")] = None,
+    revision: Annotated[Optional[str], typer.Option(metavar="BRANCH", help="Hub branch to upload to.")] = None,
+    public: Annotated[Optional[bool], typer.Option("--public", help="Create the Hub repo public (default: private).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="With --push-to-hub: list what would be uploaded.")] = False,
 ) -> None:
-    """Merge LoRA / gather ZeRO-3 shards into a standalone Hugging Face model folder with a model card."""
-    from medr1_cli.errors import NotAvailableYet
+    """Merge a LoRA adapter or consolidate a ZeRO-3 checkpoint into a standalone, verified model folder.
 
-    _resolve(
+    Loads what the run saved in float32 (base + adapter, full weights, or DeepSpeed ZeRO shards
+    through DeepSpeed's zero_to_fp32), merges, saves safetensors in --dtype with the tokenizer, chat
+    template, generation config and a model card (base model, data manifest, GRPO settings, rewards,
+    the run's latest `medr1 evaluate` table), reloads the folder and compares logits on probe prompts.
+    The folder is written under a temporary name and renamed only when complete. Without -c, the
+    run's own medr1_config.yaml supplies the settings.
+    """
+    from medr1_cli.export.command import run_export
+    from medr1_cli.export.source import run_config_file
+
+    if config is None and run:
+        config = run_config_file(run)  # the run's own settings (export dtype, eval folder) are the defaults
+    resolved = _resolve(
         config, overrides,
         **{
-            "export.checkpoint": ("CHECKPOINT", checkpoint),
+            "export.checkpoint": ("--checkpoint", checkpoint),
             "export.output_dir": ("--output-dir", _str(output_dir)),
             "export.dtype": ("--dtype", dtype),
+            "export.max_shard_size": ("--max-shard-size", max_shard_size),
+            "export.adapter_only": ("--adapter-only", adapter_only),
+            "export.verify": ("--no-verify", False if no_verify else None),
             "export.push_to_hub": ("--push-to-hub", push_to_hub),
+            "export.revision": ("--revision", revision),
+            "export.private": ("--public", False if public else None),
         },
     )
-    raise NotAvailableYet("export", issue=7)
+    run_export(resolved, run, base_model=base_model, force=force, dry_run=dry_run)
 
 
 @app.command()
@@ -316,6 +347,48 @@ def benchmarks() -> None:
     for b in BENCHMARKS.values():
         table.add_row(b.name, b.title, b.size, ", ".join(b.default_data), b.split, ", ".join(b.breakdown))
     Console().print(table)
+
+
+@app.command()
+@_friendly_errors
+def analyze(
+    paths: Annotated[
+        Optional[list[Path]], typer.Argument(
+            metavar="[RUN|RESULTS]...",
+            help="A training run folder (train.output_dir), evaluation results (an evaluation output folder or "
+            "its results.json), or a folder holding them, like `medr1 demo`'s output.",
+        )
+    ] = None,
+    results: Annotated[
+        Optional[list[Path]],
+        typer.Option("--results", "-r", metavar="FILE|DIR", help="Evaluation results to compare; repeatable "
+                     "(further paths after it are recognised too: --results A.json B.json)."),
+    ] = None,
+    phrases: Annotated[
+        Optional[list[str]],
+        typer.Option("--phrase", "-p", metavar="TEXT", help="Reflective phrase to count; repeatable; replaces the "
+                     "default list (wait, hmm, actually, let me check, verify, double-check, re-examine, …)."),
+    ] = None,
+    examples: Annotated[int, typer.Option(metavar="N", min=0, help="Example completions printed with their phrases highlighted.")] = 3,
+    output_dir: OutputDir = None,
+) -> None:
+    """Plot and summarise a training run and/or evaluation results.
+
+    A run gives rewards.png (total and per-reward mean per step), length.png (mean completion length),
+    reward_vs_length.png (one point per completion, Pearson r), format.png (format compliance and
+    truncated share) and reflection.png (completions with a reflective phrase, such as "wait" or
+    "let me re-check"); results give accuracy.png (95 % Wilson intervals per benchmark and model) and
+    subsets.png (accuracy per subset). Every figure shown is also written to summary.json.
+    Default output: <run>/analysis, or ./analysis for results alone.
+    """
+    from rich.console import Console
+
+    from medr1_cli.analyze.inputs import sort_inputs
+    from medr1_cli.analyze.run import default_output, run_analysis
+
+    run, found, container = sort_inputs(list(paths or []), list(results or []))
+    run_analysis(run, found, output_dir or default_output(run, container), phrases,
+                 Console(highlight=False), examples=examples)
 
 
 @app.command()
@@ -338,7 +411,7 @@ def demo(
     """Run prepare-data -> train -> evaluate -> export on CPU with built-in data and a small model.
 
     The first run materialises SmolLM2-135M-Instruct from the `demo` extra into the medr1 cache
-    (about 40 s, once). Stages that have not landed in this version are listed as pending.
+    (about 40 s, once). Each stage runs the same code as its command and prints what it produced.
     """
     from medr1_cli.demo import run_demo
 

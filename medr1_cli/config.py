@@ -333,10 +333,27 @@ class EvalSection(_Section):
 
 # -------------------------------------------------------------------------------------- export
 class ExportSection(_Section):
-    checkpoint: str | None = Field(None, description="Checkpoint to export; None = the newest in the run folder.")
+    checkpoint: str | None = Field(
+        None,
+        description="What to export: a checkpoint folder, or a checkpoint's name in the run folder (checkpoint-500). "
+        "None = the run's final save, else its newest checkpoint.",
+    )
     output_dir: str | None = Field(None, description="Where the standalone model goes; None = <run>/export.")
     dtype: Literal["bfloat16", "float16", "float32"] = Field("bfloat16", description="dtype of the saved weights.")
+    max_shard_size: str = Field(
+        "5GB", pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$",
+        description="Largest safetensors shard, e.g. 5GB or 500MB.",
+    )
+    adapter_only: bool = Field(
+        False, description="Keep a LoRA run's adapter (plus tokenizer and model card) instead of merging it."
+    )
+    verify: bool = Field(
+        True,
+        description="Reload the export and compare its logits on probe prompts with the source's; fail beyond the "
+        "dtype's tolerance.",
+    )
     push_to_hub: str | None = Field(None, description="Hub repo id to upload to (needs network and a token).")
+    revision: str | None = Field(None, description="Hub branch to upload to (created when missing); None = main.")
     private: bool = Field(True, description="Create the Hub repo as private.")
 
 

@@ -37,18 +37,3 @@ class MissingExtraError(Medr1Error):
             f'pip install "medr1[{extra}]"                        (from PyPI)',
         )
         self.extra = extra
-
-
-class NotAvailableYet(Medr1Error):
-    """A command whose option parsing exists but whose work has not landed in this version."""
-
-    title = "not available yet"
-
-    def __init__(self, command: str, issue: int):
-        super().__init__(
-            f"`medr1 {command}` parses its options and config, but its work has not landed in this "
-            f"version of medr1 (tracked in issue #{issue}). Nothing was run and nothing was written.",
-            hint="`medr1 config show` prints the configuration this command would use.",
-        )
-        self.command = command
-        self.issue = issue

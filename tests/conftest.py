@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -41,6 +42,20 @@ def run_medr1(*args: str, cwd: Path | None = None, env: dict | None = None, time
         text=True,
         timeout=timeout,
     )
+
+
+def heavy_modules_imported_by(*argv: str) -> list[str]:
+    """Run `medr1 ARGV` in a fresh interpreter and list the heavy libraries it imported."""
+    probe = (
+        "import json, sys\n"
+        f"sys.argv = ['medr1', *{list(argv)!r}]\n"
+        "from medr1_cli.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print(json.dumps([m for m in {HEAVY_MODULES!r} if m in sys.modules]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="session")

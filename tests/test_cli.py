@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -13,11 +12,11 @@ from typer.testing import CliRunner
 
 from medr1_cli import cli
 from medr1_cli.config import shipped_configs_dir
-from tests.conftest import HEAVY_MODULES, REPO, run_medr1
+from tests.conftest import REPO, heavy_modules_imported_by, run_medr1
 
 runner = CliRunner()
 COMMANDS = [
-    ["prepare-data"], ["train"], ["evaluate"], ["export"], ["benchmarks"], ["demo"],
+    ["prepare-data"], ["train"], ["evaluate"], ["export"], ["benchmarks"], ["analyze"], ["demo"],
     ["config"], ["config", "show"], ["config", "validate"],
 ]
 
@@ -42,21 +41,14 @@ def test_every_command_has_help(command):
 
 def test_top_level_help_lists_every_command():
     result = invoke("--help")
-    for name in ("prepare-data", "train", "evaluate", "export", "benchmarks", "demo", "config"):
+    for name in ("prepare-data", "train", "evaluate", "export", "benchmarks", "analyze", "demo", "config"):
         assert name in result.output
 
 
-@pytest.mark.parametrize(
-    ("args", "issue"),
-    [
-        (["export", "runs/x/checkpoint-5"], 7),
-    ],
-)
-def test_commands_not_landed_yet_say_so_and_write_nothing(args, issue, tmp_path):
-    result = invoke(*args, cwd=tmp_path)
+def test_export_of_a_missing_run_says_what_to_give_and_writes_nothing(tmp_path):
+    result = invoke("export", "runs/x/checkpoint-5", cwd=tmp_path)
     assert result.exit_code == 2
-    assert "not available yet" in result.output
-    assert f"issue #{issue}" in result.output
+    assert "runs/x/checkpoint-5 is not a folder" in result.output and "give a run folder" in result.output
     assert list(tmp_path.iterdir()) == []
 
 
@@ -68,11 +60,11 @@ def test_prepare_data_flags_reach_the_config(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_pending_commands_still_validate_their_flags_first(tmp_path):
-    result = invoke("export", "--dtype", "bf16", cwd=tmp_path)
+def test_export_validates_its_flags_before_looking_for_the_run(tmp_path):
+    result = invoke("export", "--dtype", "bf16", "--max-shard-size", "lots", cwd=tmp_path)
     assert result.exit_code == 2
     assert "export.dtype = 'bf16'  (flag --dtype)" in result.output
-    assert "not available yet" not in result.output
+    assert "export.max_shard_size = 'lots'  (flag --max-shard-size)" in result.output
 
 
 def test_evaluate_flags_reach_the_config(tmp_path):
@@ -180,20 +172,6 @@ def test_unexpected_error_in_a_subprocess_shows_traceback_without_locals(tmp_pat
     assert result.returncode == 1
     assert "Traceback" in result.stderr
     assert "locals" not in result.stderr  # typer would print every frame's variables by default
-
-
-def heavy_modules_imported_by(*argv: str) -> list[str]:
-    """Run `medr1 ARGV` in a fresh interpreter and list the heavy libraries it imported."""
-    probe = (
-        "import json, sys\n"
-        f"sys.argv = ['medr1', *{list(argv)!r}]\n"
-        "from medr1_cli.cli import main\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        f"print(json.dumps([m for m in {HEAVY_MODULES!r} if m in sys.modules]))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

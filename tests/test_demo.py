@@ -1,4 +1,4 @@
-"""`medr1 demo`: runs the stages that exist, through the real command code, and says which are pending."""
+"""`medr1 demo`: runs every stage through the real command code, on the previous stage's outputs."""
 
 from __future__ import annotations
 
@@ -41,9 +41,12 @@ def test_demo_with_the_tiny_model(tmp_path):
     assert scored == {"medmcqa": 14, "medqa": 16, "pubmedqa": 12, "mmlu_pro_med": 12, "gpqa_med": 10, "medxpertqa": 48}
     assert not {i["id"] for b in results["benchmarks"].values() for i in b["items"]} & set(manifest["training_ids"])
     assert "112 held-out questions on 6 benchmarks" in result.stdout
-    # ... while the stage whose command has not landed is reported, never faked.
-    assert "lands with issue #7" in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["data", "eval", RESOLVED_CONFIG_NAME, "model_check.json", "train"]
+    # ... and export merged it into a standalone folder that reproduces the trained model's logits.
+    assert "LoRA merged; max |logit difference|" in result.stdout and "within float32 tolerance" in result.stdout
+    assert (out / "export" / "model.safetensors").is_file() and not (out / "export" / "adapter_config.json").exists()
+    assert "MedXpertQA" in (out / "export" / "README.md").read_text()  # the evaluation table is in the card
+    assert sorted(p.name for p in out.iterdir()) == ["data", "eval", "export", RESOLVED_CONFIG_NAME,
+                                                     "model_check.json", "train"]
 
 
 def test_demo_rejects_a_bad_override_before_any_work(tmp_path):
@@ -56,7 +59,7 @@ def test_demo_rejects_a_bad_override_before_any_work(tmp_path):
 @pytest.mark.slow
 def test_readme_demo_command_with_the_default_model(tmp_path):
     """`medr1 demo` exactly as the README runs it: SmolLM2 is materialised and answers the check question."""
-    result = run_medr1("demo", cwd=tmp_path, timeout=600)
+    result = run_medr1("demo", cwd=tmp_path, timeout=900)
     assert result.returncode == 0, result.stderr
     check = json.loads((tmp_path / "runs" / "demo" / "model_check.json").read_text())
     assert check["model"] == "builtin:smollm2-135m-instruct"
@@ -65,3 +68,6 @@ def test_readme_demo_command_with_the_default_model(tmp_path):
     state = json.loads((tmp_path / "runs" / "demo" / "train" / "trainer_state.json").read_text())
     assert state["global_step"] == 6
     assert (tmp_path / "runs" / "demo" / "train" / "adapter_config.json").is_file()  # LoRA
+    results = json.loads((tmp_path / "runs" / "demo" / "eval" / "results.json").read_text())
+    assert len(results["benchmarks"]) == 6 and results["model"] == "runs/demo/train"
+    assert (tmp_path / "runs" / "demo" / "export" / "model.safetensors").is_file()

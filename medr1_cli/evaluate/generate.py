@@ -98,10 +98,17 @@ def hf_backend(config: Medr1Config, model_path: str) -> Backend:
     tokenizer = load_tokenizer(config.model, model_path, padding_side="left")
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(
+    loader = AutoModelForCausalLM
+    if (Path(model_path) / "adapter_config.json").is_file():
+        from peft import AutoPeftModelForCausalLM
+
+        loader = AutoPeftModelForCausalLM
+    model = loader.from_pretrained(
         model_path, revision=config.model.revision, trust_remote_code=config.model.trust_remote_code,
         dtype=torch_dtype(config.model.dtype), device_map="auto" if torch.cuda.is_available() else None,
     )
+    if loader is not AutoModelForCausalLM:
+        model = model.merge_and_unload()  # a LoRA run's adapter: the same weights, generated ~1.5x faster merged
     model.eval()
     e = config.eval
     sampling = {"do_sample": True, "temperature": e.temperature, "top_p": e.top_p} if e.temperature > 0 else {

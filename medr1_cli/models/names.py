@@ -4,3 +4,6 @@ BUILTIN_PREFIX = "builtin:"
 SMOLLM2 = "builtin:smollm2-135m-instruct"
 TINY = "builtin:tiny"
 BUILTIN_MODELS = (SMOLLM2, TINY)
+
+# Where the built-in models come from on the Hub, for model cards' `base_model` metadata.
+HUB_IDS = {SMOLLM2: "HuggingFaceTB/SmolLM2-135M-Instruct"}
