@@ -116,12 +116,21 @@ def prepare_data(
         typer.Option(metavar="drop|error|warn", help="What to do with a training item found in an evaluation set."),
     ] = None,
     seed: Annotated[Optional[int], typer.Option(metavar="INT", help="Sampling seed.")] = None,
+    split_by: Annotated[
+        Optional[str], typer.Option(metavar="modality|question-type", help="VQA (--dataset omnimedvqa): Med-R1's groups.")
+    ] = None,
+    train_on: Annotated[
+        Optional[str], typer.Option(metavar="GROUP", help="VQA: the group that trains, e.g. CT or 'Modality Recognition'.")
+    ] = None,
     output_dir: OutputDir = None,
 ) -> None:
     """Build a seeded, decontaminated training mix from MedQA-USMLE / MedXpertQA (or your own sources).
 
     Writes <output-dir>/<dataset>/ with the HF dataset, a JSONL copy, manifest.json (inputs and their
     checksums, chosen and held-out ids, everything dropped and why) and the resolved config.
+    With --dataset omnimedvqa (Med-R1), questions with images are split per modality or question type
+    into training and test parts: <output-dir>/omnimedvqa-<split-by>-<train-on>/ holds the training set
+    of --train-on and a test-<group>.json for every group.
     """
     from medr1_cli.data.prepare import prepare_data as run
 
@@ -142,6 +151,8 @@ def prepare_data(
             "data.curriculum": ("--curriculum", curriculum),
             "data.on_overlap": ("--on-overlap", on_overlap),
             "data.seed": ("--seed", seed),
+            "data.vqa.split_by": ("--split-by", split_by),
+            "data.vqa.train_on": ("--train-on", train_on),
             "data.output_dir": ("--output-dir", _str(output_dir)),
         },
     )

@@ -120,10 +120,42 @@ def _reference_mixes() -> dict[str, dict[str, MixAmount]]:
         "mix": {"medqa": 600, "medxpertqa": 490},
         "xpert": {"medxpertqa": 490},
         "demo": {"demo-medqa": 48, "demo-medxpertqa": 16},
+        # Med-R1: one modality's (or question type's) training split; see data.vqa.
+        "omnimedvqa": {"omnimedvqa": "all"},
     }
 
 
 MixAmount = Union[StrictInt, Annotated[float, Field(gt=0.0, le=1.0)], Literal["all"]]
+
+
+class VqaSettings(_Section):
+    split_by: Literal["modality", "question-type"] = Field(
+        "modality", description="Med-R1's groups: the eight imaging modalities or the five question types."
+    )
+    train_on: str | None = Field(
+        None, description="The group whose training split is the training set (CT, MRI, X-Ray, Ultrasound, "
+        "Dermoscopy, Fundus Photography, OCT, Microscopy; or a question type such as Modality Recognition); "
+        "None = the first (CT, or Modality Recognition).",
+    )
+    test_share: float = Field(0.2, gt=0.0, lt=1.0, description="Share of every group held out as its test set.")
+    image_root: str | None = Field(
+        None, description="Folder the images' relative paths start from; None = the folder of the JSON file."
+    )
+    image_size: int | None = Field(
+        None, ge=28,
+        description="Resize every image to this square size (the reference used 384) and store the copies in "
+        "the prepared folder; None keeps the originals where they are.",
+    )
+
+    @model_validator(mode="after")
+    def _train_on_is_a_group(self) -> VqaSettings:  # checked before any data is read
+        from medr1_cli.data.omnimedvqa import GROUPINGS, group_name
+
+        if self.train_on is not None and group_name(self.split_by, self.train_on) is None:
+            allowed = GROUPINGS[self.split_by]
+            raise _invalid("train_on", self.train_on, f"not a {self.split_by}{did_you_mean(self.train_on, allowed)}; "
+                           f"allowed: {', '.join(allowed)}")
+        return self
 
 
 class DataSection(_Section):
@@ -138,6 +170,7 @@ class DataSection(_Section):
             "medxpertqa": "TsinghuaC3I/MedXpertQA:Text",
             "demo-medqa": "builtin:medqa",
             "demo-medxpertqa": "builtin:medxpertqa",
+            "omnimedvqa": "builtin:omnimedvqa",
         },
         description="Where each source's questions come from: a file, a folder (the file for the source's "
         "split is picked), builtin:NAME, or a Hub id `owner/name[:config]` (needs network). Entries you "
@@ -209,6 +242,11 @@ class DataSection(_Section):
         "auto",
         description="Whether MedMCQA's `cop` counts from 0 (Hub) or 1 (raw release); auto detects it "
         "from the file and stops when the file cannot tell.",
+    )
+    vqa: VqaSettings = Field(
+        default_factory=VqaSettings,
+        description="Medical VQA (dataset omnimedvqa or any source in the Med-R1 / OmniMedVQA format): how the "
+        "questions are grouped, split and which group trains.",
     )
     output_dir: str = Field("data/prepared", description="Prepared datasets go to <output_dir>/<dataset>/.")
 

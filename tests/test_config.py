@@ -30,7 +30,9 @@ def test_defaults_are_the_reference_setup():
         "mix": {"medqa": 600, "medxpertqa": 490},
         "xpert": {"medxpertqa": 490},
         "demo": {"demo-medqa": 48, "demo-medxpertqa": 16},
+        "omnimedvqa": {"omnimedvqa": "all"},  # Med-R1: split per group by data.vqa
     }
+    assert (config.data.vqa.split_by, config.data.vqa.test_share) == ("modality", 0.2)
     assert config.data.holdout["medxpertqa"] == "question_type"  # MedXpertQA is carved, stratified
     assert config.train.rewards == {"accuracy": 1.0, "format": 1.0}
     assert config.eval.benchmarks == ["medmcqa", "medqa", "pubmedqa", "mmlu_pro_med", "gpqa_med", "medxpertqa"]
@@ -228,7 +230,7 @@ def test_registry_mappings_extend_the_builtin_entries(write_yaml):
     assert config.data.sources["mymed"] == "my.jsonl" and config.data.sources["demo-medqa"] == "other.jsonl"
     assert config.data.sources["medqa"] == "GBaker/MedQA-USMLE-4-options"  # built-in entry kept
     assert "medxpertqa" not in config.data.sources  # null removed it
-    assert set(config.data.mixes) == {"usmle", "mix", "xpert", "demo", "custom"}
+    assert set(config.data.mixes) == {"usmle", "mix", "xpert", "demo", "omnimedvqa", "custom"}
     # ... while a selection such as the rewards is replaced as a whole
     assert resolve_config(overrides=["train.rewards={accuracy: 1.0}"]).train.rewards == {"accuracy": 1.0}
     with pytest.raises(ConfigError, match="uses source\\(s\\) \\['medxpertqa'\\] that data.sources does not define"):

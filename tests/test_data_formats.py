@@ -294,7 +294,8 @@ def test_missing_source_and_offline_hub(tmp_path):
 
 def test_every_builtin_demo_file_loads_in_its_own_format():
     expected = {"medqa": ("medqa", 64), "medxpertqa": ("medxpertqa", 64), "medmcqa": ("medmcqa", 14),
-                "pubmedqa": ("pubmedqa", 12), "mmlu_pro": ("mmlu_pro", 12), "gpqa": ("gpqa", 10)}
+                "pubmedqa": ("pubmedqa", 12), "mmlu_pro": ("mmlu_pro", 12), "gpqa": ("gpqa", 10),
+                "omnimedvqa": ("omnimedvqa", 80)}  # generated with its images on first use
     assert set(builtin_files()) == set(expected)
     for name, (fmt, count) in expected.items():
         loaded = load(f"builtin:{name}")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medr1_cli.answers import LETTERS
+from medr1_cli.data import omnimedvqa
 from medr1_cli.data.record import Metadata, QARecord, content_id
 from medr1_cli.data.sources import RawRow, RawSource
 from medr1_cli.errors import DataError
@@ -372,6 +373,12 @@ FORMATS: dict[str, Format] = {
                lambda r: {"Question", "Correct Answer"} <= r.keys(), _parse_gpqa, "GPQA CSV"),
         Format("medxpertqa", "medxpertqa", ("id", "question", "options", "label"),
                lambda r: {"question", "options", "label"} <= r.keys(), _parse_medxpertqa, "MedXpertQA Text JSONL"),
+        Format("omnimedvqa", "omnimedvqa", ("image", "problem", "solution"),
+               lambda r: {"image", "problem", "solution"} <= r.keys(), omnimedvqa.parse_med_r1,
+               "Med-R1 / OmniMedVQA JSON (image, problem, solution)"),
+        Format("omnimedvqa-qa", "omnimedvqa", ("question_id", "question", "gt_answer", "image_path", "option_A"),
+               lambda r: {"gt_answer", "image_path", "option_A"} <= r.keys(), omnimedvqa.parse_omnimedvqa_qa,
+               "OmniMedVQA QA JSON (image_path, option_A…, gt_answer)"),
         Format("huatuo-bundle", "bundle", ("_group", "question", "options", "answer_idx"),
                lambda r: "_group" in r and {"question", "options", "answer_idx"} <= r.keys(),
                _parse_bundle, "HuatuoGPT-o1 evaluation bundle"),

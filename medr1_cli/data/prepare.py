@@ -34,6 +34,7 @@ from medr1_cli.errors import DataError
 from medr1_cli.fsutil import atomic_directory
 
 DATASET_DIR, JSONL_NAME, MANIFEST_NAME = "dataset", "train.jsonl", "manifest.json"
+VQA_DATASET = "omnimedvqa"  # the mix that builds Med-R1's per-group VQA splits (data.vqa)
 
 
 def load_options(config: Medr1Config) -> LoadOptions:
@@ -73,9 +74,21 @@ class PrepareResult:
     manifest: dict[str, Any]
 
 
+def prepared_folder(config: Medr1Config) -> Path:
+    """Where prepare-data writes this config's training set (and train and evaluate look for it)."""
+    data = config.data
+    if data.dataset == VQA_DATASET:  # one folder per grouping and training group
+        from medr1_cli.data.vqa import slug, training_group
+
+        return Path(data.output_dir) / f"{data.dataset}-{data.vqa.split_by}-{slug(training_group(config))}"
+    return Path(data.output_dir) / data.dataset
+
+
 def prepare_data(config: Medr1Config, console: Console | None = None) -> PrepareResult:
     console = console or Console(highlight=False)
     data = config.data
+    if data.dataset == VQA_DATASET:
+        return _prepare_vqa(config, console)
     started = time.perf_counter()
     mix = data.mixes[data.dataset]
     options = load_options(config)
@@ -154,7 +167,7 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
     ordered = order(graded_records, data.curriculum, seed=data.seed, batch_size=data.curriculum_batch_size)
     if not ordered:
         raise DataError("the mix selected no question")
-    rows = [_row(record, config, token_counts.get(record.id)) for record in ordered]
+    rows = [row_of(record, config, token_counts.get(record.id)) for record in ordered]
 
     manifest = {
         "medr1_version": __version__,
@@ -180,10 +193,35 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
         "training_ids": [record.id for record in ordered],
         "held_out_ids": sorted(i for r in reports.values() for i in r.held_out),
     }
-    output = Path(data.output_dir) / data.dataset
+    output = prepared_folder(config)
     _write_outputs(output, rows, manifest, config)
     _print_summary(console, reports, output, len(rows), warnings, time.perf_counter() - started)
     return PrepareResult(output, len(rows), manifest)
+
+
+def _prepare_vqa(config: Medr1Config, console: Console) -> PrepareResult:
+    from medr1_cli.data.vqa import prepare_vqa
+
+    data = config.data
+    spec = data.sources[VQA_DATASET]
+    with console.status("reading the VQA source …"):
+        raw = read_source(spec, split=data.splits.get(VQA_DATASET))
+        loaded = load_records(raw, format=data.formats.get(VQA_DATASET, "auto"), options=load_options(config))
+    if not all(record.images for record in loaded.records):
+        raise DataError(f"data.sources.{VQA_DATASET} ({spec}) is in the {loaded.format} format, which has no images",
+                        hint="point it at a Med-R1 / OmniMedVQA JSON file (image, problem, solution)")
+    if data.vqa.image_root:
+        root = Path(data.vqa.image_root).expanduser()
+    elif raw.files:
+        root = raw.files[0].parent
+    else:
+        raise DataError(f"{spec} is a Hub dataset: set data.vqa.image_root to where its images are")
+    report = {"spec": spec, "format": loaded.format, "inputs": raw.fingerprints() if raw.files else [{"hub": raw.hub}],
+              "rows": len(raw.rows), "loaded": len(loaded.records), "skipped": dict(loaded.skipped),
+              "image_root": str(root)}
+    output = prepared_folder(config)
+    rows, manifest = prepare_vqa(config, loaded.records, root, report, output, console)
+    return PrepareResult(output, rows, manifest)
 
 
 def _dropped(record: QARecord, reason: str, detail: str) -> dict[str, str]:
@@ -252,7 +290,7 @@ def _prompt_token_counter(config: Medr1Config, console: Console):
     return count
 
 
-def _row(record: QARecord, config: Medr1Config, tokens: int | None) -> dict[str, Any]:
+def row_of(record: QARecord, config: Medr1Config, tokens: int | None) -> dict[str, Any]:
     row = record.as_row()
     return {
         "id": row.pop("id"),

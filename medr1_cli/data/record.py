@@ -13,7 +13,8 @@ class Metadata:
     subject: str | None = None  # MedMCQA subject_name, GPQA Subdomain
     topic: str | None = None  # MedMCQA topic_name
     step: str | None = None  # MedQA meta_info: "step1" or "step2&3"
-    question_type: str | None = None  # MedXpertQA: "Reasoning" or "Understanding"
+    question_type: str | None = None  # MedXpertQA: "Reasoning" / "Understanding"; OmniMedVQA: its five types
+    modality: str | None = None  # OmniMedVQA imaging modality (CT, MRI, X-Ray, …)
     medical_task: str | None = None  # MedXpertQA
     body_system: str | None = None  # MedXpertQA
     category: str | None = None  # MMLU-Pro category

@@ -47,8 +47,18 @@ def sha256_file(path: Path) -> str:
 
 
 def builtin_files() -> dict[str, Path]:
-    """Built-in demo data by name: `builtin:medqa` is the packaged demo/medqa.jsonl, and so on."""
-    return {p.stem.removesuffix("_ori_pqal"): p for p in sorted(DEMO_DIR.iterdir()) if p.suffix in DATA_SUFFIXES}
+    """Built-in demo data by name: `builtin:medqa` is the packaged demo/medqa.jsonl, and so on;
+    `builtin:omnimedvqa` (images) is generated into the medr1 cache on first use."""
+    files = {p.stem.removesuffix("_ori_pqal"): p for p in sorted(DEMO_DIR.iterdir()) if p.suffix in DATA_SUFFIXES}
+    return {**files, "omnimedvqa": None}
+
+
+def _builtin_file(name: str) -> Path:
+    if name == "omnimedvqa":
+        from medr1_cli.data.vqa_demo import demo_file
+
+        return demo_file()
+    return builtin_files()[name]
 
 
 def read_source(spec: str, *, split: str | None = None) -> RawSource:
@@ -58,7 +68,7 @@ def read_source(spec: str, *, split: str | None = None) -> RawSource:
         files = builtin_files()
         if name not in files:
             raise DataError(f"unknown built-in data '{spec}'; built-in: {', '.join(BUILTIN_PREFIX + n for n in files)}")
-        return _read_files(spec, [files[name]])
+        return _read_files(spec, [_builtin_file(name)])
     path = Path(spec).expanduser()
     if path.is_dir():
         return _read_files(spec, [_pick_file(path, split)])

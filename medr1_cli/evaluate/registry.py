@@ -9,7 +9,7 @@ from pathlib import Path
 
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.formats import load_records
-from medr1_cli.data.prepare import MANIFEST_NAME, load_options
+from medr1_cli.data.prepare import MANIFEST_NAME, load_options, prepared_folder
 from medr1_cli.data.record import QARecord
 from medr1_cli.data.sources import read_source
 from medr1_cli.errors import ConfigError, DataError
@@ -67,7 +67,7 @@ class BenchmarkData:
 def training_ids(config: Medr1Config) -> tuple[set[str], str | None]:
     """Ids to leave out: eval.exclude_manifest, else the manifest of the config's own prepared mix."""
     path = Path(config.eval.exclude_manifest) if config.eval.exclude_manifest else (
-        Path(config.data.output_dir) / config.data.dataset / MANIFEST_NAME
+        prepared_folder(config) / MANIFEST_NAME
     )
     if not path.is_file():
         if config.eval.exclude_manifest:

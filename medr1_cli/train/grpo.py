@@ -117,9 +117,9 @@ def prepared_dataset(config: Medr1Config, console: Console, *, may_prepare: bool
     """The prepared training set for this config; prepared first when missing or out of date."""
     from datasets import load_from_disk
 
-    from medr1_cli.data.prepare import DATASET_DIR, MANIFEST_NAME, prepare_data
+    from medr1_cli.data.prepare import DATASET_DIR, MANIFEST_NAME, prepare_data, prepared_folder
 
-    folder = Path(config.data.output_dir) / config.data.dataset
+    folder = prepared_folder(config)
     manifest = folder / MANIFEST_NAME
     if manifest.is_file():
         stale = _why_stale(json.loads(manifest.read_text(encoding="utf-8")), config)
