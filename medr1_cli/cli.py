@@ -55,6 +55,12 @@ Dataset = Annotated[
     Optional[str],
     typer.Option("--dataset", "-d", metavar="NAME", help="Training mix: usmle, mix, xpert, a mix of your own in data.mixes, or demo."),
 ]
+SplitBy = Annotated[
+    Optional[str], typer.Option(metavar="modality|question-type", help="VQA (--dataset omnimedvqa): Med-R1's groups.")
+]
+TrainOn = Annotated[
+    Optional[str], typer.Option(metavar="GROUP", help="VQA: the group that trains, e.g. CT or 'Modality Recognition'.")
+]
 OutputDir = Annotated[Optional[Path], typer.Option("--output-dir", "-o", metavar="DIR", help="Where this command writes.")]
 Model = Annotated[
     Optional[str], typer.Option("--model", "-m", metavar="PATH|HUB_ID", help="Model folder, Hub id or builtin:NAME.")
@@ -116,12 +122,8 @@ def prepare_data(
         typer.Option(metavar="drop|error|warn", help="What to do with a training item found in an evaluation set."),
     ] = None,
     seed: Annotated[Optional[int], typer.Option(metavar="INT", help="Sampling seed.")] = None,
-    split_by: Annotated[
-        Optional[str], typer.Option(metavar="modality|question-type", help="VQA (--dataset omnimedvqa): Med-R1's groups.")
-    ] = None,
-    train_on: Annotated[
-        Optional[str], typer.Option(metavar="GROUP", help="VQA: the group that trains, e.g. CT or 'Modality Recognition'.")
-    ] = None,
+    split_by: SplitBy = None,
+    train_on: TrainOn = None,
     output_dir: OutputDir = None,
 ) -> None:
     """Build a seeded, decontaminated training mix from MedQA-USMLE / MedXpertQA (or your own sources).
@@ -167,6 +169,8 @@ def train(
     config: ConfigFile = None,
     overrides: Overrides = None,
     dataset: Dataset = None,
+    split_by: SplitBy = None,
+    train_on: TrainOn = None,
     model: Model = None,
     topology: Annotated[
         Optional[str],
@@ -194,6 +198,8 @@ def train(
         config, overrides,
         **{
             "data.dataset": ("--dataset", dataset),
+            "data.vqa.split_by": ("--split-by", split_by),
+            "data.vqa.train_on": ("--train-on", train_on),
             "model.name_or_path": ("--model", model),
             "train.topology": ("--topology", topology),
             "train.strategy": ("--strategy", strategy),
@@ -281,6 +287,27 @@ def evaluate_compare(
 
     a, b = load_results(run_a), load_results(run_b)
     print_comparison(Console(), a, b, compare(a, b))
+
+
+@evaluate_app.command("matrix")
+@_friendly_errors
+def evaluate_matrix(
+    runs: Annotated[list[Path], typer.Argument(
+        metavar="RESULTS...", help="Evaluation output folders (or results.json), one per trained model.")],
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", metavar="DIR", help="Where matrix.json/.md/.png go.")]
+    = Path("matrix"),
+) -> None:
+    """Med-R1's generalisation matrix from several evaluations on the vqa-* benchmarks.
+
+    Each row is a model — labelled with the group its run trained on (read from the run folder's
+    medr1_config.yaml), or its name for a base model — and each column a group's test split; cells
+    are accuracy with a 95% Wilson interval. Writes a Rich table, matrix.json, matrix.md and a heatmap.
+    """
+    from rich.console import Console
+
+    from medr1_cli.evaluate.matrix import build_matrix, write_matrix
+
+    write_matrix(build_matrix(runs), output_dir, Console(highlight=False))
 
 
 @app.command()

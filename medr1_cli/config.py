@@ -71,7 +71,14 @@ def _reward_options_are_valid(options: dict[str, dict[str, Any]]) -> dict[str, d
 
 TemplateName = Annotated[str, AfterValidator(_one_of("template", TEMPLATES))]
 RewardName = Annotated[str, AfterValidator(_one_of("reward", REWARDS))]
-BenchmarkName = Annotated[str, AfterValidator(_one_of("benchmark", [*BENCHMARKS, "demo"]))]
+def _vqa_benchmark_names() -> list[str]:
+    from medr1_cli.data.omnimedvqa import GROUPINGS
+    from medr1_cli.data.omnimedvqa import slug
+
+    return [f"vqa-{slug(group)}" for groups in GROUPINGS.values() for group in groups]
+
+
+BenchmarkName = Annotated[str, AfterValidator(_one_of("benchmark", [*BENCHMARKS, "demo", *_vqa_benchmark_names()]))]
 
 
 # --------------------------------------------------------------------------------------- model
@@ -109,6 +116,14 @@ class ModelSection(_Section):
         "not pre-fill '<think>' (a pre-filled tag keeps a strict format reward at 0).",
     )
     trust_remote_code: bool = Field(False, description="Allow model code from the model folder / Hub repo.")
+    min_pixels: int | None = Field(
+        None, ge=1, description="Vision-language models: images smaller than this many pixels are scaled up; "
+        "None keeps the processor's own setting.",
+    )
+    max_pixels: int | None = Field(
+        None, ge=1, description="Vision-language models: images larger than this many pixels are scaled down "
+        "(fewer image tokens; Med-R1 trained on 384×384 images); None keeps the processor's own setting.",
+    )
     lora: LoraSettings = Field(default_factory=LoraSettings, description="Parameter-efficient training.")
 
 

@@ -92,7 +92,7 @@ def test_cached_model_path(tmp_path, monkeypatch):
 def test_folder_loads_with_auto_classes(tiny_vl):
     from transformers import AutoConfig, AutoModelForImageTextToText, AutoTokenizer, ProcessorMixin
 
-    from medr1_cli.models.tiny_vl import load_vl_processor
+    from medr1_cli.models.vision import load_vl_processor
 
     config = AutoConfig.from_pretrained(tiny_vl)
     assert config.model_type == "qwen2_vl"
@@ -120,7 +120,7 @@ def test_folder_loads_with_auto_classes(tiny_vl):
 
 
 def test_processor_expands_image_placeholders(tiny_vl):
-    from medr1_cli.models.tiny_vl import load_vl_processor
+    from medr1_cli.models.vision import load_vl_processor
 
     processor = load_vl_processor(tiny_vl)
     text = processor.apply_chat_template(question_prompt(0), add_generation_prompt=True)
@@ -141,7 +141,7 @@ def test_batched_generation_with_images_left_padded(tiny_vl):
     import torch
     from transformers import AutoModelForImageTextToText
 
-    from medr1_cli.models.tiny_vl import load_vl_processor
+    from medr1_cli.models.vision import load_vl_processor
 
     processor = load_vl_processor(tiny_vl, padding_side="left")
     model = AutoModelForImageTextToText.from_pretrained(tiny_vl).eval()
@@ -178,7 +178,7 @@ def test_grpo_two_steps_pairs_each_completion_with_its_image(tiny_vl, tmp_path):
     from transformers import AutoModelForImageTextToText
     from trl import GRPOConfig, GRPOTrainer
 
-    from medr1_cli.models.tiny_vl import load_vl_processor
+    from medr1_cli.models.vision import load_vl_processor
 
     dataset = Dataset.from_list(
         [

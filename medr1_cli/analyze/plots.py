@@ -172,28 +172,33 @@ def accuracy_plot(comparison: dict[str, Any], path: Path) -> dict[str, Any]:
 
 
 def subsets_plot(comparison: dict[str, Any], path: Path) -> dict[str, Any]:
+    models, subsets = comparison["models"], comparison["subsets"]
+    cells = {(i, j): cell for i, row in enumerate(subsets) for j, model in enumerate(models)
+             if (cell := row["cells"].get(model)) is not None}
+    return accuracy_heatmap([f"{r['title']} · {r['key']}: {r['value']}" for r in subsets], models, cells,
+                            "Accuracy per subset (%)", path)
+
+
+def accuracy_heatmap(rows: list[str], columns: list[str], cells: dict[tuple[int, int], dict[str, Any]], title: str,
+                     path: Path) -> dict[str, Any]:
+    """Rows × columns of accuracy (cells hold `accuracy` and `n`; missing cells stay blank)."""
     import numpy as np
 
-    models, subsets = comparison["models"], comparison["subsets"]
-    size = heatmap_size(len(subsets), len(models))
+    size = heatmap_size(len(rows), len(columns))
     plt, fig = _figure(size)
     ax = fig.add_subplot()
-    grid = np.full((len(subsets), len(models)), np.nan)
-    for i, row in enumerate(subsets):
-        for j, model in enumerate(models):
-            if (cell := row["cells"].get(model)) is not None:
-                grid[i, j] = 100 * cell["accuracy"]
+    grid = np.full((len(rows), len(columns)), np.nan)
+    for (i, j), cell in cells.items():
+        grid[i, j] = 100 * cell["accuracy"]
     image = ax.imshow(grid, cmap="viridis", vmin=0, vmax=100, aspect="auto")
-    for i, row in enumerate(subsets):
-        for j, model in enumerate(models):
-            if (cell := row["cells"].get(model)) is not None:
-                value = 100 * cell["accuracy"]
-                ax.text(j, i, f"{value:.0f} % (n={cell['n']})", ha="center", va="center", fontsize=8,
-                        color="white" if value < 60 else "black")
-    ax.set_xticks(range(len(models)), models, fontsize=9)
-    ax.set_yticks(range(len(subsets)), [f"{r['title']} · {r['key']}: {r['value']}" for r in subsets], fontsize=8)
-    ax.set_title("Accuracy per subset (%)")
+    for (i, j), cell in cells.items():
+        value = 100 * cell["accuracy"]
+        ax.text(j, i, f"{value:.0f} % (n={cell['n']})", ha="center", va="center", fontsize=8,
+                color="white" if value < 60 else "black")
+    ax.set_xticks(range(len(columns)), columns, fontsize=9)
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
-    # Room for the subset names on the left and the model names below, in pixels of this figure.
+    # Room for the row names on the left and the column names below, in pixels of this figure.
     fig.subplots_adjust(left=min(0.6, 300 / size[0]), right=0.95, top=1 - 50 / size[1], bottom=70 / size[1])
     return _save(plt, fig, path)

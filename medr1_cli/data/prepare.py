@@ -78,7 +78,8 @@ def prepared_folder(config: Medr1Config) -> Path:
     """Where prepare-data writes this config's training set (and train and evaluate look for it)."""
     data = config.data
     if data.dataset == VQA_DATASET:  # one folder per grouping and training group
-        from medr1_cli.data.vqa import slug, training_group
+        from medr1_cli.data.omnimedvqa import slug
+        from medr1_cli.data.vqa import training_group
 
         return Path(data.output_dir) / f"{data.dataset}-{data.vqa.split_by}-{slug(training_group(config))}"
     return Path(data.output_dir) / data.dataset

@@ -22,20 +22,12 @@ from rich.table import Table
 
 from medr1_cli import __version__
 from medr1_cli.config import RESOLVED_CONFIG_NAME, Medr1Config
-from medr1_cli.data.omnimedvqa import GROUPINGS, group_name
+from medr1_cli.data.omnimedvqa import GROUPINGS, group_name, slug, test_file_name
 from medr1_cli.data.record import QARecord
 from medr1_cli.errors import DataError
 from medr1_cli.fsutil import atomic_directory
 
 IMAGES_DIR = "images"
-
-
-def slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
-
-
-def test_file_name(group: str) -> str:
-    return f"test-{slug(group)}.json"
 
 
 def group_of(record: QARecord, split_by: str) -> str | None:
@@ -119,7 +111,8 @@ def prepare_vqa(config: Medr1Config, records: list[QARecord], root: Path, report
         manifest = {
             "medr1_version": __version__, "dataset": config.data.dataset, "kind": "vqa", "seed": config.data.seed,
             "template": config.data.template, "rows": len(rows), "split_by": v.split_by, "train_on": train_on,
-            "test_share": v.test_share, "image_size": v.image_size, "sources": report,
+            "test_share": v.test_share, "image_size": v.image_size, "sources": {config.data.dataset: report},
+            "evaluation_sets": {},  # the test files are the evaluation sets, split off above
             "groups": {g: {"train": len(p["train"]), "test": len(p["test"]), "test_file": test_file_name(g)}
                        for g, p in splits.items()},
             "training_ids": [r.id for r in train],

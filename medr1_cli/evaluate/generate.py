@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medr1_cli.config import Medr1Config
-from medr1_cli.errors import MissingExtraError
+from medr1_cli.errors import ConfigError, MissingExtraError
+from medr1_cli.models.vision import is_vision_model
 
 COMPLETIONS_NAME = "completions.jsonl"
 
@@ -27,6 +28,7 @@ class Request:
     item_id: str
     sample: int
     messages: list[dict[str, str]]
+    images: tuple[str, ...] = ()  # image files of a VQA question, shown before the question text
 
 
 @dataclass(frozen=True)
@@ -86,20 +88,27 @@ Backend = Callable[[list[Request]], list[Generation]]
 
 
 def hf_backend(config: Medr1Config, model_path: str) -> Backend:
-    """Batched `generate` with left padding; runs on CPU."""
+    """Batched `generate` with left padding; runs on CPU. Vision-language models get their images."""
     import torch
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
-    from medr1_cli.models.loading import load_tokenizer, torch_dtype
+    from medr1_cli.models.loading import load_processing_class, torch_dtype
+    from medr1_cli.models.vision import is_vision_model
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    tokenizer = load_tokenizer(config.model, model_path, padding_side="left")
+    vision = is_vision_model(model_path)
+    processor = load_processing_class(config.model, model_path, padding_side="left")
+    tokenizer = processor.tokenizer if vision else processor
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     loader = AutoModelForCausalLM
-    if (Path(model_path) / "adapter_config.json").is_file():
+    if vision:
+        from transformers import AutoModelForImageTextToText
+
+        loader = AutoModelForImageTextToText
+    elif (Path(model_path) / "adapter_config.json").is_file():
         from peft import AutoPeftModelForCausalLM
 
         loader = AutoPeftModelForCausalLM
@@ -107,16 +116,27 @@ def hf_backend(config: Medr1Config, model_path: str) -> Backend:
         model_path, revision=config.model.revision, trust_remote_code=config.model.trust_remote_code,
         dtype=torch_dtype(config.model.dtype), device_map="auto" if torch.cuda.is_available() else None,
     )
-    if loader is not AutoModelForCausalLM:
-        model = model.merge_and_unload()  # a LoRA run's adapter: the same weights, generated ~1.5x faster merged
+    if hasattr(model, "merge_and_unload"):
+        model = model.merge_and_unload()  # a LoRA run's adapter: the same weights, generated faster merged
     model.eval()
     e = config.eval
     sampling = {"do_sample": True, "temperature": e.temperature, "top_p": e.top_p} if e.temperature > 0 else {
         "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
 
+    def encode(requests: list[Request]):
+        if not vision:
+            texts = [tokenizer.apply_chat_template(r.messages, tokenize=False, add_generation_prompt=True)
+                     for r in requests]
+            return tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        from PIL import Image
+
+        texts = [processor.apply_chat_template(with_image_parts(r.messages, len(r.images)), add_generation_prompt=True)
+                 for r in requests]
+        images = [Image.open(path).convert("RGB") for r in requests for path in r.images]
+        return processor(text=texts, images=images or None, padding=True, return_tensors="pt")
+
     def generate(requests: list[Request]) -> list[Generation]:
-        texts = [tokenizer.apply_chat_template(r.messages, tokenize=False, add_generation_prompt=True) for r in requests]
-        batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+        batch = encode(requests).to(model.device)
         torch.manual_seed(e.seed + requests[0].sample)
         with torch.no_grad():
             output = model.generate(**batch, max_new_tokens=e.max_new_tokens, pad_token_id=tokenizer.pad_token_id,
@@ -131,6 +151,19 @@ def hf_backend(config: Medr1Config, model_path: str) -> Backend:
         return results
 
     return generate
+
+
+def with_image_parts(messages: list[dict], images: int) -> list[dict]:
+    """The conversation as a VLM reads it: the images first in the first user message, as TRL builds
+    training prompts, so a model is asked the same way in training and evaluation."""
+    parts, placed = [], False
+    for message in messages:
+        content = [{"type": "text", "text": message["content"]}]
+        if message["role"] == "user" and not placed:
+            content = [{"type": "image"}] * images + content
+            placed = True
+        parts.append({"role": message["role"], "content": content})
+    return parts
 
 
 def vllm_backend(config: Medr1Config, model_path: str) -> Backend:
@@ -170,6 +203,11 @@ def resolve_backend(config: Medr1Config) -> str:
 
 def make_backend(config: Medr1Config, model_path: str) -> tuple[str, Backend]:
     name = resolve_backend(config)
+    if name == "vllm" and is_vision_model(model_path):
+        if config.eval.backend == "vllm":
+            raise ConfigError("eval.backend vllm: VQA benchmarks are generated with the hf backend in this version",
+                              hint="use --backend hf (or auto)")
+        name = "hf"  # auto: vLLM's multimodal path is not wired here yet
     return name, (vllm_backend if name == "vllm" else hf_backend)(config, model_path)
 
 

@@ -4,7 +4,7 @@ which records it keeps, and what it breaks results down by."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from medr1_cli.config import Medr1Config
@@ -25,6 +25,20 @@ class Benchmark:
     split: str  # the split of a folder or Hub dataset
     size: str  # the documented size, for `medr1 benchmarks`
     breakdown: tuple[str, ...] = ()  # Metadata fields results are broken down by
+    vqa: tuple[str, str] | None = None  # (grouping, group): a Med-R1 test split written by prepare-data
+
+
+def _vqa_benchmarks() -> tuple[Benchmark, ...]:
+    """One benchmark per Med-R1 group: the test split prepare-data writes for it."""
+    from medr1_cli.data.omnimedvqa import GROUPINGS
+    from medr1_cli.data.omnimedvqa import slug
+
+    return tuple(
+        Benchmark(f"vqa-{slug(group)}", f"VQA {group}", ("omnimedvqa",), (), "test",
+                  f"{grouping} test split",
+                  ("question_type",) if grouping == "modality" else ("modality",), vqa=(grouping, group))
+        for grouping, groups in GROUPINGS.items() for group in groups
+    )
 
 
 BENCHMARKS: dict[str, Benchmark] = {
@@ -44,6 +58,7 @@ BENCHMARKS: dict[str, Benchmark] = {
                   "2450 (1861 Reasoning + 589 Understanding)", ("question_type", "medical_task", "body_system")),
         Benchmark("demo", "Demo (held out)", ("medqa", "medxpertqa"), ("builtin:medqa", "builtin:medxpertqa"),
                   "test", "128 built-in questions less those the demo mix trains on", ("source",)),
+        *_vqa_benchmarks(),
     )
 }
 
@@ -76,8 +91,34 @@ def training_ids(config: Medr1Config) -> tuple[set[str], str | None]:
     return set(json.loads(path.read_text(encoding="utf-8"))["training_ids"]), str(path)
 
 
+def vqa_test_file(benchmark: Benchmark, config: Medr1Config) -> Path:
+    """The test split of a Med-R1 group, from the prepared folder of this config (or, when the config
+    trains on another grouping, any prepared folder of the benchmark's grouping: test splits do not
+    depend on which group trains)."""
+    from medr1_cli.data.omnimedvqa import test_file_name
+
+    grouping, group = benchmark.vqa
+    config_grouping = config.data.vqa.split_by if config.data.dataset == "omnimedvqa" else None
+    name = test_file_name(group)
+    candidates = [prepared_folder(config) / name] if config_grouping == grouping else []
+    candidates += sorted(Path(config.data.output_dir).glob(f"omnimedvqa-{grouping}-*/{name}"))
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        raise DataError(
+            f"benchmark '{benchmark.name}': no {name} in {config.data.output_dir}",
+            hint=f"run `medr1 prepare-data --dataset omnimedvqa --split-by {grouping}` with the same "
+            f"data.output_dir first, or point eval.data.{benchmark.name} at a Med-R1 JSON file",
+        )
+    return found
+
+
 def load_benchmark(benchmark: Benchmark, config: Medr1Config, exclude: set[str]) -> BenchmarkData:
-    specs = [config.eval.data[benchmark.name]] if benchmark.name in config.eval.data else list(benchmark.default_data)
+    if benchmark.name in config.eval.data:
+        specs = [config.eval.data[benchmark.name]]
+    elif benchmark.vqa:
+        specs = [str(vqa_test_file(benchmark, config))]
+    else:
+        specs = list(benchmark.default_data)
     records: list[QARecord] = []
     skipped: dict[str, int] = {}
     for spec in specs:
@@ -90,7 +131,10 @@ def load_benchmark(benchmark: Benchmark, config: Medr1Config, exclude: set[str])
                 f"eval.data.{benchmark.name}=path/to/{benchmark.name}.jsonl)",
             ) from None
         loaded = load_records(raw, options=load_options(config))
-        records += [r for r in loaded.records if r.source in benchmark.sources]
+        kept = [r for r in loaded.records if r.source in benchmark.sources]
+        if raw.files:  # image paths are relative to the file that names them
+            kept = [replace(r, images=tuple(str(raw.files[0].parent / i) for i in r.images)) for r in kept]
+        records += kept
         for reason, count in loaded.skipped.items():
             skipped[reason] = skipped.get(reason, 0) + count
     records, notes = _apply_protocol(benchmark, records, config)

@@ -66,7 +66,7 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
     requests = {
         name: [
             Request(f"{model_id}|{name}|{record.id}|{sample}|{settings_id}", name, record.id, sample,
-                    build_prompt(record, config.eval.template, config.eval.system_prompt))
+                    build_prompt(record, config.eval.template, config.eval.system_prompt), record.images)
             for record in bench.records
             for sample in range(config.eval.n_samples)
         ]

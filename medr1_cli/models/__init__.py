@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from medr1_cli.errors import ConfigError
-from medr1_cli.models.names import BUILTIN_MODELS, BUILTIN_PREFIX, SMOLLM2, TINY
+from medr1_cli.models.names import BUILTIN_MODELS, BUILTIN_PREFIX, SMOLLM2, TINY, TINY_VL
 
 
 def planned_model_path(name_or_path: str) -> str:
@@ -21,6 +21,10 @@ def planned_model_path(name_or_path: str) -> str:
         from medr1_cli.models.tiny import tiny_model_folder
 
         return str(tiny_model_folder())
+    if name_or_path == TINY_VL:
+        from medr1_cli.models.tiny_vl import tiny_vl_model_folder
+
+        return str(tiny_vl_model_folder())
     return name_or_path
 
 
@@ -35,6 +39,10 @@ def resolve_model_path(name_or_path: str) -> str:
         from medr1_cli.models.tiny import tiny_model_path
 
         return str(tiny_model_path())
+    if name_or_path == TINY_VL:
+        from medr1_cli.models.tiny_vl import tiny_vl_model_path
+
+        return str(tiny_vl_model_path())
     if name_or_path.startswith(BUILTIN_PREFIX):
         raise ConfigError(f"unknown built-in model '{name_or_path}'; built-in models: {', '.join(BUILTIN_MODELS)}")
     path = Path(name_or_path).expanduser()

@@ -34,3 +34,17 @@ def torch_dtype(name: str):
     import torch
 
     return {"auto": "auto", "bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}[name]
+
+
+def load_processing_class(section, path: str, **kwargs: Any):
+    """What a model reads its inputs with: the tokenizer, or for a vision-language model its processor
+    (image size range from model.min_pixels / max_pixels, chat-template override applied)."""
+    from medr1_cli.models.vision import is_vision_model, load_vl_processor, processor_size
+
+    if not is_vision_model(path):
+        return load_tokenizer(section, path, **kwargs)
+    processor = load_vl_processor(path, revision=section.revision, trust_remote_code=section.trust_remote_code,
+                                  **processor_size(section.min_pixels, section.max_pixels), **kwargs)
+    if (template := chat_template_text(section)) is not None:
+        processor.chat_template = template
+    return processor

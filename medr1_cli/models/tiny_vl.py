@@ -11,7 +11,7 @@ Its outputs are noise: it exercises code paths, never measures quality.
 
 `Qwen2VLProcessor` in transformers 5.x needs torchvision even for images: its constructor checks
 the video processor's class, which only exists when torchvision is importable (huggingface/transformers
-#43986), and `AutoProcessor.from_pretrained` fails the same way. `load_vl_processor` therefore builds
+#43986), and `AutoProcessor.from_pretrained` fails the same way. `medr1_cli.models.vision.load_vl_processor` therefore builds
 an image-only `Qwen2VLProcessor` when torchvision is missing. The folder itself is a normal Qwen2-VL
 folder (tokenizer, chat template, image and video processor configs), so where torchvision is
 installed `AutoProcessor.from_pretrained(folder)` loads it like any Qwen2-VL checkpoint.
@@ -19,12 +19,11 @@ installed `AutoProcessor.from_pretrained(folder)` loads it like any Qwen2-VL che
 
 from __future__ import annotations
 
-import functools
-import json
 import random
 from pathlib import Path
 
 from medr1_cli.fsutil import atomic_directory, cache_dir
+from medr1_cli.models.vision import complete_processor_files, image_only_processor_class
 
 # Bump when the recipe below changes, so cached copies built by an older version are not reused.
 TINY_VL_MODEL_VERSION = 1
@@ -137,7 +136,7 @@ def build_tiny_vl_model(output_dir: str | Path, *, seed: int = 0) -> Path:
         temporal_patch_size=TEMPORAL_PATCH_SIZE,
         merge_size=MERGE_SIZE,
     )
-    processor = _image_only_processor_class()(
+    processor = image_only_processor_class()(
         image_processor=image_processor, tokenizer=tokenizer, chat_template=CHAT_TEMPLATE
     )
 
@@ -184,71 +183,8 @@ def build_tiny_vl_model(output_dir: str | Path, *, seed: int = 0) -> Path:
     with atomic_directory(output_dir) as tmp:
         model.save_pretrained(tmp)
         processor.save_pretrained(tmp)
-        _finish_processor_files(tmp)
+        complete_processor_files(tmp)
     return Path(output_dir)
-
-
-def load_vl_processor(folder: str | Path, **kwargs):
-    """The Qwen2-VL processor saved in `folder`, built image-only when torchvision is missing.
-
-    `kwargs` go to the tokenizer and image processor as with `AutoProcessor.from_pretrained`, e.g.
-    `padding_side="left"` or `min_pixels=.../max_pixels=...` to override the saved image size range.
-    """
-    from transformers import AutoTokenizer, Qwen2VLImageProcessorPil
-    from transformers.utils import is_torchvision_available
-
-    if is_torchvision_available():
-        from transformers import AutoProcessor
-
-        return AutoProcessor.from_pretrained(str(folder), **kwargs)
-    image_kwargs = {key: kwargs.pop(key) for key in ("min_pixels", "max_pixels", "size") if key in kwargs}
-    tokenizer = AutoTokenizer.from_pretrained(str(folder), **kwargs)
-    image_processor = Qwen2VLImageProcessorPil.from_pretrained(str(folder), **image_kwargs)
-    template_path = Path(folder) / "chat_template.jinja"
-    chat_template = template_path.read_text() if template_path.is_file() else tokenizer.chat_template
-    return _image_only_processor_class()(
-        image_processor=image_processor, tokenizer=tokenizer, chat_template=chat_template
-    )
-
-
-@functools.cache
-def _image_only_processor_class():
-    """`Qwen2VLProcessor` without a video processor, constructible without torchvision.
-
-    `ProcessorMixin` takes its sub-processors from the `__init__` signature, so dropping the
-    `video_processor` parameter drops the torchvision-only class check; everything images and
-    text need (placeholder expansion, `mm_token_type_ids`, chat templates) is inherited.
-    """
-    from transformers import Qwen2VLProcessor
-
-    class ImageOnlyQwen2VLProcessor(Qwen2VLProcessor):
-        def __init__(self, image_processor=None, tokenizer=None, chat_template=None, **kwargs):
-            super().__init__(image_processor, tokenizer, None, chat_template=chat_template, **kwargs)
-
-    return ImageOnlyQwen2VLProcessor
-
-
-def _finish_processor_files(folder: Path) -> None:
-    """Make the saved processor files those of a plain Qwen2-VL checkpoint.
-
-    The image-only processor saved itself under its own class name and without a video processor;
-    name the stock class and describe the video processor it would have, so that where torchvision
-    is installed `AutoProcessor.from_pretrained` builds a full `Qwen2VLProcessor`.
-    """
-    config_path = folder / "processor_config.json"
-    config = json.loads(config_path.read_text())
-    config["processor_class"] = "Qwen2VLProcessor"
-    image = config["image_processor"]
-    config["video_processor"] = {
-        "video_processor_type": "Qwen2VLVideoProcessor",
-        **{key: image[key] for key in ("do_convert_rgb", "do_normalize", "do_rescale", "do_resize")},
-        **{key: image[key] for key in ("image_mean", "image_std", "rescale_factor", "resample")},
-        "patch_size": PATCH_SIZE,
-        "temporal_patch_size": TEMPORAL_PATCH_SIZE,
-        "merge_size": MERGE_SIZE,
-        "size": {"shortest_edge": MIN_PIXELS, "longest_edge": MAX_PIXELS},
-    }
-    config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def tiny_vl_model_folder() -> Path:

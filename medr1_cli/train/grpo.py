@@ -158,16 +158,18 @@ def _why_stale(manifest: dict, config: Medr1Config) -> str | None:
 
 # ----------------------------------------------------------------------------- model
 def load_model(config: Medr1Config):
-    """(model, tokenizer, peft_config) as the model section asks."""
+    """(model, tokenizer or VLM processor, peft_config) as the model section asks."""
     import torch
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
 
     from medr1_cli.models import resolve_model_path
-    from medr1_cli.models.loading import load_tokenizer, torch_dtype
+    from medr1_cli.models.loading import load_processing_class, torch_dtype
+    from medr1_cli.models.vision import is_vision_model
 
     section = config.model
     path = resolve_model_path(section.name_or_path)
-    tokenizer = load_tokenizer(section, path)
+    # Always passed to TRL: left to itself, TRL would call AutoProcessor, which needs torchvision.
+    tokenizer = load_processing_class(section, path)
     extra: dict[str, Any] = {}
     if section.attn_implementation:
         extra["attn_implementation"] = section.attn_implementation
@@ -178,7 +180,8 @@ def load_model(config: Medr1Config):
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch.bfloat16,
         )
-    model = AutoModelForCausalLM.from_pretrained(
+    loader = AutoModelForImageTextToText if is_vision_model(path) else AutoModelForCausalLM
+    model = loader.from_pretrained(
         path, revision=section.revision, trust_remote_code=section.trust_remote_code,
         dtype=torch_dtype(section.dtype), **extra,
     )
@@ -291,6 +294,10 @@ def run_training(config: Medr1Config, console: Console | None = None, *, may_pre
         console.print(f"resuming from {checkpoint}")
     trainer.train(resume_from_checkpoint=checkpoint)
     trainer.save_model(str(output))
+    if args.should_save:
+        from medr1_cli.models.vision import complete_processor_files
+
+        complete_processor_files(output)  # loadable with AutoProcessor where torchvision is installed
     if args.should_save:  # the whole log history of the run, for analysis, beside the final model
         trainer.state.save_to_json(str(output / "trainer_state.json"))
     summary = _summary(trainer, output, completions, prefilled)
