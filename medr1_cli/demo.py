@@ -7,6 +7,7 @@ figures it produced.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,42 +42,62 @@ class Stage:
 
 
 def check_model(config: Medr1Config, root: Path, console: Console) -> StageResult:
-    """Materialise the model if needed, then load it and answer one question through its chat template."""
-    import torch
-    from transformers import AutoModelForCausalLM
+    """Materialise the model if needed, then load it and answer one question through its chat template
+    (a vision-language model gets an image from the built-in VQA set), with evaluation's generator."""
     from transformers.utils import logging as hf_logging
 
+    from medr1_cli.evaluate.generate import Request, hf_backend
     from medr1_cli.models import resolve_model_path
-    from medr1_cli.models.loading import load_tokenizer
+    from medr1_cli.models.vision import is_vision_model
 
     hf_logging.disable_progress_bar()  # the stage has its own status line; tqdm bars would tear it
 
     with console.status(f"preparing {config.model.name_or_path} (a built-in model is built once) …"):
         path = resolve_model_path(config.model.name_or_path)
     started = time.perf_counter()
-    tokenizer = load_tokenizer(config.model, path)
-    model = AutoModelForCausalLM.from_pretrained(path, revision=config.model.revision, dtype=torch.float32)
-    inputs = tokenizer.apply_chat_template(
-        [{"role": "user", "content": CHECK_QUESTION}],
-        add_generation_prompt=True,
-        return_tensors="pt",
-        return_dict=True,
-    )
-    with torch.no_grad():
-        output = model.generate(**inputs, max_new_tokens=48, do_sample=False)
-    completion = tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
-    seconds = time.perf_counter() - started
+    question, images = CHECK_QUESTION, ()
+    if is_vision_model(path):
+        question, images = _vqa_check_question()
+    greedy = config.model_copy(update={"eval": config.eval.model_copy(update={"temperature": 0.0, "max_new_tokens": 48})})
+    [answer] = hf_backend(greedy, path)([Request("check", "check", "check", 0, [{"role": "user", "content": question}],
+                                                 images)])
+    completion = answer.text
     record = {
         "model": config.model.name_or_path,
         "path": path,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "question": CHECK_QUESTION,
+        "parameters": _parameters(Path(path)),
+        "question": question,
+        "images": list(images),
         "completion": completion,
-        "seconds": round(seconds, 2),
+        "seconds": round(time.perf_counter() - started, 2),
     }
     atomic_write_text(root / "model_check.json", json.dumps(record, indent=2) + "\n")
     first_line = completion.strip().splitlines()[0] if completion.strip() else "(empty)"
     return StageResult(output=path, note=f"{record['parameters'] / 1e6:.1f}M params; says: {first_line[:60]}")
+
+
+def _vqa_check_question() -> tuple[str, tuple[str, ...]]:
+    """The first question of the built-in VQA set, with its image."""
+    from medr1_cli.data.formats import load_records
+    from medr1_cli.data.prompts import user_message
+    from medr1_cli.data.sources import read_source
+
+    raw = read_source("builtin:omnimedvqa")
+    record = load_records(raw).records[0]
+    return user_message(record), (str(raw.files[0].parent / record.images[0]),)
+
+
+def _parameters(folder: Path) -> int:
+    """Parameters stored in the model's safetensors files (tied weights are stored once)."""
+    from safetensors import safe_open
+
+    total = 0
+    for file in folder.glob("*.safetensors"):
+        with safe_open(file, "pt") as handle:
+            for name in handle.keys():
+                shape = handle.get_slice(name).get_shape()
+                total += math.prod(shape)
+    return total
 
 
 def prepare_demo_data(config: Medr1Config, root: Path, console: Console) -> StageResult:
@@ -110,6 +131,9 @@ def evaluate_demo(config: Medr1Config, root: Path, console: Console) -> StageRes
                        f"{100 * right / n:.1f} % right ({each})")
 
 
+_EXPORTED = {"merged": "LoRA merged", "adapter": "adapter kept", "full": "full weights", "zero": "ZeRO consolidated"}
+
+
 def export_demo(config: Medr1Config, root: Path, console: Console) -> StageResult:
     from medr1_cli.export.command import run_export
 
@@ -117,7 +141,7 @@ def export_demo(config: Medr1Config, root: Path, console: Console) -> StageResul
     exported = run_export(config, config.train.output_dir, force=True, console=console)
     check = exported["verification"]
     return StageResult(output=exported["output"],
-                       note=f"LoRA merged; max |logit difference| {check['max_abs_logit_diff']:.2g} "
+                       note=f"{_EXPORTED[exported['kind']]}; max |logit difference| {check['max_abs_logit_diff']:.2g} "
                        f"({'within' if check['passed'] else 'beyond'} {check['dtype']} tolerance)")
 
 
@@ -125,8 +149,8 @@ STAGES = [
     Stage("model", "materialise and load the model, answer one question", check_model),
     Stage("prepare-data", "build the demo training mix", prepare_demo_data),
     Stage("train", "a few GRPO steps with LoRA on CPU", train_demo),
-    Stage("evaluate", "score the model on the six benchmarks' built-in questions", evaluate_demo),
-    Stage("export", "merge the adapter into a standalone, verified model folder", export_demo),
+    Stage("evaluate", "score the trained model on the config's benchmarks, training items left out", evaluate_demo),
+    Stage("export", "a standalone, verified model folder (LoRA merged)", export_demo),
 ]
 
 

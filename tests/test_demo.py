@@ -71,3 +71,19 @@ def test_readme_demo_command_with_the_default_model(tmp_path):
     results = json.loads((tmp_path / "runs" / "demo" / "eval" / "results.json").read_text())
     assert len(results["benchmarks"]) == 6 and results["model"] == "runs/demo/train"
     assert (tmp_path / "runs" / "demo" / "export" / "model.safetensors").is_file()
+
+
+def test_med_r1_demo_runs_the_vqa_pipeline_end_to_end(tmp_path):
+    out = tmp_path / "vqa"
+    result = run_medr1("demo", "-c", "med-r1-demo-cpu", "-o", str(out), timeout=300)
+    assert result.returncode == 0, result.stderr
+    check = json.loads((out / "model_check.json").read_text())
+    assert check["model"] == "builtin:tiny-vl" and check["images"][0].endswith(".png")  # it was shown an image
+    manifest = json.loads((out / "data" / "omnimedvqa-modality-ct" / "manifest.json").read_text())
+    assert manifest["train_on"] == "CT" and len(manifest["groups"]) == 8
+    assert json.loads((out / "train" / "trainer_state.json").read_text())["global_step"] == 4
+    results = json.loads((out / "eval" / "results.json").read_text())
+    assert len(results["benchmarks"]) == 8 and all(b["n"] == 2 for b in results["benchmarks"].values())
+    assert "16 held-out questions on 8 benchmarks" in result.stdout
+    assert json.loads((out / "export" / "processor_config.json").read_text())["processor_class"] == "Qwen2VLProcessor"
+    assert "full weights; max |logit difference| 0" in result.stdout

@@ -57,6 +57,12 @@ def export_lm_eval_tasks(config: Medr1Config, folder: Path, console: Console | N
 
 def run_evaluation(config: Medr1Config, console: Console | None = None, *, breakdown: bool = False) -> dict[str, Any]:
     console = console or Console(highlight=False)
+    vqa = [name for name in config.eval.benchmarks if find_benchmark(name).vqa]
+    if vqa and config.eval.engine == "lm-eval":
+        from medr1_cli.errors import ConfigError
+
+        raise ConfigError(f"eval.engine lm-eval: the VQA benchmarks {vqa} need images, which medr1's lm-eval tasks "
+                          "do not carry", hint="evaluate them with --engine native")
     data, manifest = load_benchmarks(config, console)  # every data error before the model loads
 
     output = Path(config.eval.output_dir)

@@ -47,11 +47,12 @@ def run_export(config: Medr1Config, target: str | None = None, *, base_model: st
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    from medr1_cli.models.loading import load_tokenizer, torch_dtype
+    from medr1_cli.models.loading import load_processing_class, torch_dtype
+    from medr1_cli.models.vision import complete_processor_files
 
     model_section = (source.run_config or config).model
     model = load_source_model(source, revision=model_section.revision, trust_remote_code=model_section.trust_remote_code)
-    tokenizer = load_tokenizer(model_section, _tokenizer_folder(source))
+    tokenizer = load_processing_class(model_section, _tokenizer_folder(source))  # a VLM's processor
     template = (source.run_config or config).eval.template
     probes = verify.probe_inputs(tokenizer, template) if settings.verify else []
     reference = verify.logits(model, probes) if settings.verify else []
@@ -71,6 +72,7 @@ def run_export(config: Medr1Config, target: str | None = None, *, base_model: st
             model.to(torch_dtype(settings.dtype)).save_pretrained(folder, max_shard_size=settings.max_shard_size)
         del model
         tokenizer.save_pretrained(folder)
+        complete_processor_files(folder)
         if source.run_config:
             atomic_write_text(folder / TRAINING_CONFIG_NAME, source.run_config.to_yaml())
         if settings.verify:
@@ -127,12 +129,11 @@ def _results_candidates(config: Medr1Config, source: Source) -> list[Path]:
 
 
 def _verify(folder: Path, probes: list, reference: list, dtype: str, console: Console):
-    from transformers import AutoModelForCausalLM
-
     from medr1_cli.export.verify import compare, logits
+    from medr1_cli.export.weights import model_class
     from medr1_cli.models.loading import torch_dtype
 
-    exported = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch_dtype(dtype))
+    exported = model_class(folder).from_pretrained(str(folder), dtype=torch_dtype(dtype))
     result = compare(reference, logits(exported, probes), dtype)
     console.print(f"verification: max |logit difference| {result.max_abs_diff:.3g} over {result.probes} probe prompts "
                   f"(tolerance {result.tolerance:.3g} for {dtype}; largest |logit| {result.scale:.3g}); same next "

@@ -47,7 +47,7 @@ class Verification:
 
 def probe_inputs(tokenizer, template: str) -> list:
     return [
-        tokenizer.apply_chat_template(build_prompt(record, template), add_generation_prompt=True,
+        tokenizer.apply_chat_template(build_prompt(record, template), add_generation_prompt=True, tokenize=True,
                                       return_tensors="pt", return_dict=True)["input_ids"]
         for record in PROBES
     ]

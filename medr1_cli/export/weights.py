@@ -27,7 +27,7 @@ def refuse_quantized_base(base: str, quantization) -> None:
 def load_source_model(source: Source, *, revision: str | None = None, trust_remote_code: bool = False):
     """The model as trained, in float32: a PeftModel (adapter not merged) for a LoRA run."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoConfig
 
     common = {"revision": revision, "trust_remote_code": trust_remote_code, "dtype": torch.float32}
     if source.kind == "lora":
@@ -36,19 +36,19 @@ def load_source_model(source: Source, *, revision: str | None = None, trust_remo
         local = Path(source.base_model) / "config.json"
         if local.is_file():  # checked before loading: a 4-bit base would not even load on CPU
             refuse_quantized_base(source.base_model, json.loads(local.read_text(encoding="utf-8")).get("quantization_config"))
-        base = _from_pretrained(AutoModelForCausalLM, source.base_model, **common)
+        base = _from_pretrained(model_class(source.base_model), source.base_model, **common)
         refuse_quantized_base(source.base_model, getattr(base.config, "quantization_config", None))
         with warnings.catch_warnings():  # peft still calls a transformers property deprecated for v6
             warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
             return PeftModel.from_pretrained(base, str(source.path))
     if source.kind == "full":
-        return _from_pretrained(AutoModelForCausalLM, str(source.path), **common)
+        return _from_pretrained(model_class(source.path), str(source.path), **common)
     try:
         from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
     except ImportError:
         raise MissingExtraError("deepspeed", "consolidating a ZeRO checkpoint", "deepspeed") from None
     config = AutoConfig.from_pretrained(str(source.path), trust_remote_code=trust_remote_code)
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32, trust_remote_code=trust_remote_code)
+    model = model_class(source.path).from_config(config, dtype=torch.float32, trust_remote_code=trust_remote_code)
     state = get_fp32_state_dict_from_zero_checkpoint(str(source.path), tag=zero_tag(source.path))
     result = model.load_state_dict(state, strict=False)
     model.tie_weights()
@@ -61,6 +61,15 @@ def load_source_model(source: Source, *, revision: str | None = None, trust_remo
             f"missing {missing[:5]}{'…' if len(missing) > 5 else ''}, unexpected {result.unexpected_keys[:5]}",
         )
     return model
+
+
+def model_class(folder: str | Path):
+    """The Auto class for a model folder: image-text-to-text for a vision-language model."""
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
+
+    from medr1_cli.models.vision import is_vision_model
+
+    return AutoModelForImageTextToText if is_vision_model(folder) else AutoModelForCausalLM
 
 
 def _from_pretrained(cls, where: str, **kwargs):
