@@ -11,7 +11,7 @@ from PIL import Image
 from rich.console import Console
 
 from medr1_cli.config import resolve_config
-from medr1_cli.data.formats import load_records
+from medr1_cli.data.formats import LoadOptions, load_records
 from medr1_cli.data.omnimedvqa import answer_letter, canonical_modality, canonical_question_type, split_problem
 from medr1_cli.data.prepare import prepare_data, prepared_folder
 from medr1_cli.data.sources import read_source
@@ -69,6 +69,14 @@ def test_med_r1_file_named_after_its_group_and_the_omnimedvqa_qa_format(tmp_path
     [record] = loaded.records
     assert loaded.format == "omnimedvqa-qa" and record.answer == "B" and record.options == {"A": "CT", "B": "MRI"}
     assert (record.metadata.modality, record.metadata.question_type) == ("MRI", "Modality Recognition")
+
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps([{"image": "img/a.png", "problem": "Which organ? A)Liver, B)Lung",
+                                  "solution": "<answer> E </answer>"}]))
+    with pytest.raises(DataError, match=r"wrong.json item 0: solution .* names none of the options \['A', 'B'\]"):
+        load_records(read_source(str(wrong)))
+    skipped = load_records(read_source(str(wrong)), options=LoadOptions(on_bad_item="skip"))
+    assert skipped.records == [] and skipped.skipped == {"answer not among the options": 1}
 
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"image": "img/a.png", "problem": "Which organ?", "solution": "<answer> A </answer>"}]))

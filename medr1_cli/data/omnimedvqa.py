@@ -94,6 +94,13 @@ def _missing(row: RawRow, required: tuple[str, ...], name: str) -> dict:
     return row.data
 
 
+def _unanswered(row: RawRow, message: str, options, skipped: Counter) -> None:
+    """A row whose answer is none of its options: an error, or counted and skipped (data.on_bad_item)."""
+    if options.on_bad_item != "skip":
+        raise DataError(f"{row.where}: {message}", hint="set data.on_bad_item: skip to skip such rows and count them")
+    skipped["answer not among the options"] += 1
+
+
 def _groups(row: RawRow, data: dict) -> tuple[str | None, str | None]:
     """Modality and question type from the row's fields, else from its file's name (Med-R1's split
     files are named after their group)."""
@@ -114,11 +121,9 @@ def parse_med_r1(rows: list[RawRow], options, skipped: Counter) -> list[QARecord
         question, choices = split
         letter = answer_letter(str(data["solution"]), choices)
         if letter is None:
-            if options.on_bad_item == "skip":
-                skipped["answer not among the options"] += 1
-                continue
-            raise DataError(f"{row.where}: solution {data['solution']!r} names none of the options {sorted(choices)}",
-                            hint="set data.on_bad_item: skip to skip such rows and count them")
+            _unanswered(row, f"solution {data['solution']!r} names none of the options {sorted(choices)}", options,
+                        skipped)
+            continue
         modality, kind = _groups(row, data)
         image = str(data["image"])
         records.append(QARecord(
@@ -137,11 +142,8 @@ def parse_omnimedvqa_qa(rows: list[RawRow], options, skipped: Counter) -> list[Q
                    if str(data.get(f"option_{letter}") or "").strip()}
         letter = answer_letter(str(data["gt_answer"]), choices)
         if letter is None:
-            if options.on_bad_item == "skip":
-                skipped["answer not among the options"] += 1
-                continue
-            raise DataError(f"{row.where}: gt_answer {data['gt_answer']!r} is none of the options {choices}",
-                            hint="set data.on_bad_item: skip to skip such rows and count them")
+            _unanswered(row, f"gt_answer {data['gt_answer']!r} is none of the options {choices}", options, skipped)
+            continue
         modality, kind = _groups(row, data)
         records.append(QARecord(
             id=str(data["question_id"]), source="omnimedvqa", question=str(data["question"]).strip(), options=choices,

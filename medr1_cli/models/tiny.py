@@ -52,31 +52,30 @@ def _corpus(rng: random.Random, lines: int = 3000) -> list[str]:
     return corpus
 
 
-def build_tiny_model(output_dir: str | Path, *, seed: int = 0) -> Path:
-    """Build the tiny model into `output_dir` (which must not exist) and return it."""
-    import torch
+def train_tokenizer(corpus: list[str], vocab_size: int, special_tokens: list[str], chat_template: str):
+    """A byte-level BPE tokenizer trained on `corpus`, with ChatML ends (`<|im_end|>` ends a turn,
+    `<|endoftext|>` pads)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GenerationConfig, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+    from transformers import PreTrainedTokenizerFast
 
-    rng = random.Random(seed)
     backend = Tokenizer(models.BPE())
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=1024,
-        special_tokens=SPECIAL_TOKENS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    backend.train_from_iterator(_corpus(rng), trainer=trainer)
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=special_tokens,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    backend.train_from_iterator(corpus, trainer=trainer)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                        model_max_length=4096)
+    tokenizer.chat_template = chat_template
+    return tokenizer
 
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        model_max_length=4096,
-    )
-    tokenizer.chat_template = CHAT_TEMPLATE
+
+def build_tiny_model(output_dir: str | Path, *, seed: int = 0) -> Path:
+    """Build the tiny model into `output_dir` (which must not exist) and return it."""
+    import torch
+    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+
+    tokenizer = train_tokenizer(_corpus(random.Random(seed)), 1024, SPECIAL_TOKENS, CHAT_TEMPLATE)
     pad_id, _, eos_id = (tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS)
 
     torch.manual_seed(seed)

@@ -23,6 +23,7 @@ import random
 from pathlib import Path
 
 from medr1_cli.fsutil import atomic_directory, cache_dir
+from medr1_cli.models.tiny import train_tokenizer
 from medr1_cli.models.vision import complete_processor_files, image_only_processor_class
 
 # Bump when the recipe below changes, so cached copies built by an older version are not reused.
@@ -99,34 +100,14 @@ def _corpus(rng: random.Random, lines: int = 2000) -> list[str]:
 def build_tiny_vl_model(output_dir: str | Path, *, seed: int = 0) -> Path:
     """Build the tiny vision-language model into `output_dir` (which must not exist) and return it."""
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import (
         GenerationConfig,
-        PreTrainedTokenizerFast,
         Qwen2VLConfig,
         Qwen2VLForConditionalGeneration,
         Qwen2VLImageProcessorPil,
     )
 
-    rng = random.Random(seed)
-    backend = Tokenizer(models.BPE())
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=512,
-        special_tokens=SPECIAL_TOKENS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    backend.train_from_iterator(_corpus(rng), trainer=trainer)
-
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        model_max_length=4096,
-    )
-    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer = train_tokenizer(_corpus(random.Random(seed)), 512, SPECIAL_TOKENS, CHAT_TEMPLATE)
     ids = {token: tokenizer.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS}
 
     image_processor = Qwen2VLImageProcessorPil(
