@@ -41,9 +41,14 @@ def atomic_directory(final: str | os.PathLike, *, replace: bool = False) -> Iter
         yield tmp
         tmp.chmod(0o755)  # mkdtemp makes it private; the finished folder is an ordinary one
         if replace and final.exists():
-            old = final.with_name(f".{final.name}.{os.getpid()}.old")
-            os.rename(final, old)
-            os.rename(tmp, final)
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+            os.rename(final, old / final.name)
+            try:
+                os.rename(tmp, final)
+            except BaseException:
+                os.rename(old / final.name, final)  # put the previous outputs back
+                old.rmdir()
+                raise
             shutil.rmtree(old)
             return
         try:

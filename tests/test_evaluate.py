@@ -152,6 +152,23 @@ def test_missing_and_empty_benchmark_data_are_clear_errors(tmp_path):
         resolve_config("tiny", ["eval.benchmarks=[medqaa]"])
 
 
+def test_checkpoints_with_equal_configs_and_sizes_have_different_fingerprints(tiny_model, tmp_path):
+    import os
+    import shutil
+
+    from medr1_cli.evaluate.generate import model_fingerprint
+
+    a, b = tmp_path / "checkpoint-1", tmp_path / "checkpoint-2"
+    shutil.copytree(tiny_model, a)
+    shutil.copytree(tiny_model, b)
+    assert model_fingerprint(str(a)) != model_fingerprint(str(b))  # same files, another place
+    before = model_fingerprint(str(a))
+    weights = a / "model.safetensors"
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 1))  # rewritten, same size
+    assert model_fingerprint(str(a)) != before
+    assert model_fingerprint(str(a)) == model_fingerprint(str(a))
+
+
 def test_markdown_table_one_row_per_model():
     run = {"model": "m", "benchmarks": {"medqa": {"title": "MedQA-USMLE", "accuracy": 0.5, "wilson_95": [0.4, 0.6]}}}
     other = {"model": "n", "benchmarks": {}}

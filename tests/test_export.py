@@ -5,7 +5,6 @@ clear errors, and `medr1 evaluate` on the exported folder."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 import pytest
@@ -104,6 +103,19 @@ def test_adapter_only_keeps_the_adapter_and_its_card_says_peft(lora_run, tmp_pat
     assert "library_name: peft" in (out / "README.md").read_text()
 
 
+def test_adapter_only_verifies_on_the_base_given_when_the_recorded_one_is_gone(lora_run, tiny_model, tmp_path):
+    moved = tmp_path / "run"
+    shutil.copytree(lora_run, moved)
+    (moved / "medr1_config.yaml").unlink()  # no run config: only adapter_config.json names the base ...
+    adapter = json.loads((moved / "adapter_config.json").read_text())
+    (moved / "adapter_config.json").write_text(json.dumps({**adapter, "base_model_name_or_path": "/cluster/gone"}))
+    base = tmp_path / "base"
+    shutil.copytree(tiny_model, base)
+    exported = run_export(settings(tmp_path, f"export.output_dir={tmp_path / 'out'}", "export.adapter_only=true"),
+                          str(moved), base_model=str(base), console=quiet())  # ... and it is gone: --base-model
+    assert exported["verification"]["passed"] and exported["verification"]["max_abs_logit_diff"] == 0.0
+
+
 def test_verification_failure_writes_nothing(lora_run, tmp_path, monkeypatch):
     monkeypatch.setitem(verify.TOLERANCE, "bfloat16", 0.0)  # any rounding now counts as a broken export
     out = tmp_path / "never"
@@ -111,6 +123,18 @@ def test_verification_failure_writes_nothing(lora_run, tmp_path, monkeypatch):
         run_export(settings(tmp_path, f"export.output_dir={out}", "export.dtype=bfloat16"), str(lora_run),
                    console=quiet())
     assert list(tmp_path.iterdir()) == []  # neither the folder nor a leftover .partial
+
+
+@pytest.mark.slow
+def test_a_checkpoint_card_does_not_borrow_the_final_models_results(full_run, tmp_path):
+    evaluation = tmp_path / "eval"
+    evaluation.mkdir()
+    (evaluation / "results.json").write_text(json.dumps({"model": str(full_run), "benchmarks": {}}))
+    final = run_export(settings(tmp_path, f"eval.output_dir={evaluation}", f"export.output_dir={tmp_path / 'a'}",
+                                "export.verify=false"), str(full_run), console=quiet())
+    early = run_export(settings(tmp_path, f"eval.output_dir={evaluation}", f"export.output_dir={tmp_path / 'b'}",
+                                "export.verify=false", "export.checkpoint=checkpoint-1"), str(full_run), console=quiet())
+    assert final["results"] == str(evaluation / "results.json") and early["results"] is None
 
 
 def test_a_4bit_base_is_refused_with_the_fix(lora_run, tiny_model, tmp_path):
@@ -228,12 +252,20 @@ def test_push_dry_run_lists_the_upload_and_a_real_push_offline_says_why(lora_run
 def test_unusable_sources_are_clear_errors(lora_run, tiny_model, tmp_path):
     run = tmp_path / "run"
     (run / "checkpoint-3").mkdir(parents=True)
+    # An incomplete checkpoint (no trainer_state.json: the save was cut short) is never picked ...
+    with pytest.raises(DataError, match="holds no model: .* no complete checkpoint-N folder"):
+        run_export(settings(tmp_path), str(run), console=quiet())
+    (run / "checkpoint-3" / "trainer_state.json").write_text("{}")
+    # ... and one that is complete but empty is named, as is a checkpoint the run does not have.
     with pytest.raises(DataError, match="holds neither a LoRA adapter .* nor model weights"):
         run_export(settings(tmp_path), str(run), console=quiet())
-    with pytest.raises(DataError, match="checkpoint 'checkpoint-9' not found in .*; its checkpoints: checkpoint-3"):
+    with pytest.raises(DataError, match="checkpoint 'checkpoint-9' not found in .*; its complete checkpoints: checkpoint-3"):
         run_export(settings(tmp_path, "export.checkpoint=checkpoint-9"), str(run), console=quiet())
+    with pytest.raises(ConfigError, match="is or contains the folder being exported"):  # --force would delete it
+        run_export(settings(tmp_path, f"export.output_dir={lora_run.parent}"), str(lora_run), force=True,
+                   console=quiet())
     with pytest.raises(ConfigError, match="not a LoRA adapter"):
-        os.rmdir(run / "checkpoint-3")
+        shutil.rmtree(run / "checkpoint-3")
         shutil.copytree(tiny_model, run / "full")
         run_export(settings(tmp_path, "export.adapter_only=true"), str(run / "full"), console=quiet())
     with pytest.raises(ConfigError, match="--dry-run lists what --push-to-hub would upload"):

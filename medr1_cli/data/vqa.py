@@ -134,8 +134,8 @@ def _store_images(images: dict[str, Path], folder: Path, size: int | None, conso
 
     stored = {}
     with console.status(f"resizing {len(images)} images to {size}×{size} …"):
-        for item, path in images.items():
-            relative = f"{IMAGES_DIR}/{slug(item)}.png"
+        for index, (item, path) in enumerate(images.items()):
+            relative = f"{IMAGES_DIR}/{index:06d}-{slug(item)[:60]}.png"  # the index keeps similar ids apart
             (folder / IMAGES_DIR).mkdir(exist_ok=True)
             with Image.open(path) as image:
                 image.convert("RGB").resize((size, size), Image.Resampling.BICUBIC).save(folder / relative)

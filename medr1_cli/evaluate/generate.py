@@ -39,16 +39,18 @@ class Generation:
 
 
 def model_fingerprint(path: str) -> str:
-    """The model's identity: its config and the names and sizes of its weight files."""
+    """The model's identity: where it is, its config (or adapter config), and the name, size and
+    modification time of each weight file — checkpoints of one run share configs and file sizes."""
     folder = Path(path)
     if not folder.is_dir():
         return hashlib.sha256(path.encode()).hexdigest()[:16]  # a Hub id: its name is all we know
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(str(folder.resolve()).encode())
     for file in sorted(folder.iterdir()):
-        if file.name == "config.json":
+        if file.name in ("config.json", "adapter_config.json"):
             digest.update(file.read_bytes())
         elif file.suffix in (".safetensors", ".bin"):
-            digest.update(f"{file.name}:{file.stat().st_size}".encode())
+            info = file.stat()
+            digest.update(f"{file.name}:{info.st_size}:{info.st_mtime_ns}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -128,11 +130,9 @@ def hf_backend(config: Medr1Config, model_path: str) -> Backend:
             texts = [tokenizer.apply_chat_template(r.messages, tokenize=False, add_generation_prompt=True)
                      for r in requests]
             return tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-        from PIL import Image
-
         texts = [processor.apply_chat_template(with_image_parts(r.messages, len(r.images)), add_generation_prompt=True)
                  for r in requests]
-        images = [Image.open(path).convert("RGB") for r in requests for path in r.images]
+        images = [_rgb(path) for r in requests for path in r.images]
         return processor(text=texts, images=images or None, padding=True, return_tensors="pt")
 
     def generate(requests: list[Request]) -> list[Generation]:
@@ -151,6 +151,13 @@ def hf_backend(config: Medr1Config, model_path: str) -> Backend:
         return results
 
     return generate
+
+
+def _rgb(path: str):
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.convert("RGB")
 
 
 def with_image_parts(messages: list[dict], images: int) -> list[dict]:

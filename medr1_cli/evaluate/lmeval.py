@@ -125,6 +125,7 @@ def lm_eval_generate(missing: dict[str, list[Request]], data: dict[str, Benchmar
     """Generate the missing completions through `lm_eval.simple_evaluate`; returns the backend used and
     lm-eval's own per-task metrics (computed with medr1's extractor)."""
     import lm_eval
+    from lm_eval.api.registry import get_model
     from lm_eval.tasks import TaskManager
 
     from medr1_cli.models.loading import load_tokenizer
@@ -140,24 +141,25 @@ def lm_eval_generate(missing: dict[str, list[Request]], data: dict[str, Benchmar
     console.print(f"lm-eval {lm_eval.__version__}: tasks {', '.join(tasks)} from {escape(str(folder))}, "
                   f"{backend} model")
     seed = config.eval.seed
-    results = lm_eval.simple_evaluate(
-        model=backend, model_args=model_arguments(config, model_path, backend, tokenizer), tasks=tasks,
-        task_manager=TaskManager(include_path=str(folder), include_defaults=False),
-        apply_chat_template=True, log_samples=True, bootstrap_iters=0,
-        use_cache=str(cache),  # lm-eval's per-request cache: a killed run resumes inside a benchmark
-        random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed,
-    )
+    model = get_model(backend).create_from_arg_obj(model_arguments(config, model_path, backend, tokenizer), {})
+    manager = TaskManager(include_path=str(folder), include_defaults=False)
     by_item = {(name, r.item_id, r.sample): r for name, requests in missing.items() for r in requests}
     metrics = {}
-    for name in item_ids:
+    for name in item_ids:  # one benchmark at a time: its completions are stored before the next starts
         task = task_name(name)
-        if task not in results["samples"]:
-            continue
+        results = lm_eval.simple_evaluate(
+            model=model, tasks=[task], task_manager=manager, apply_chat_template=True, log_samples=True,
+            bootstrap_iters=0,
+            # lm-eval's per-request cache lets a killed greedy run resume inside a benchmark (it does not
+            # cache sampled requests; those restart from the last finished benchmark).
+            use_cache=str(cache),
+            random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed,
+        )
         metrics[name] = {k: v for k, v in results["results"][task].items() if k in ("acc,none", "unparseable,none")}
         rows = []
         for sample in results["samples"][task]:
-            responses = sample["resps"][0] if len(sample["resps"]) == 1 else [r[0] for r in sample["resps"]]
-            for index, text in enumerate(responses):
+            # One request per question; its `resps` holds one text per repeat (n_samples).
+            for index, text in enumerate(sample["resps"][0]):
                 request = by_item.get((name, sample["doc"]["id"], index))
                 if request is None:
                     continue

@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from medr1_cli.config import RESOLVED_CONFIG_NAME
 from medr1_cli.errors import DataError
 from medr1_cli.evaluate.compare import load_results
 from medr1_cli.fsutil import atomic_write_text
@@ -20,15 +19,19 @@ MATRIX_JSON, MATRIX_MD, MATRIX_PNG = "matrix.json", "matrix.md", "matrix.png"
 
 
 def trained_on(results: dict[str, Any]) -> str:
-    """What the evaluated model was trained on, from the run folder's own config (a medr1 VQA run),
-    else the model's name (a base model)."""
+    """What the evaluated model was trained on, from the config of the run it came from (a run folder,
+    one of its checkpoints, or an export), else the model's name (a base model)."""
+    from medr1_cli.export.command import TRAINING_CONFIG_NAME
+    from medr1_cli.export.source import run_config_file
+
     model = Path(results["model"]).expanduser()
-    run_config = model / RESOLVED_CONFIG_NAME
-    if run_config.is_file():
+    exported = model / TRAINING_CONFIG_NAME
+    found = str(exported) if exported.is_file() else run_config_file(str(model))
+    if found:
         from medr1_cli.config import resolve_config
         from medr1_cli.data.vqa import training_group
 
-        config = resolve_config(str(run_config))
+        config = resolve_config(found)
         if config.data.dataset == "omnimedvqa":
             return f"{training_group(config)} ({config.data.vqa.split_by})"
     return f"{model.name or results['model']} (not trained on VQA)"

@@ -132,8 +132,13 @@ def load_benchmark(benchmark: Benchmark, config: Medr1Config, exclude: set[str])
             ) from None
         loaded = load_records(raw, options=load_options(config))
         kept = [r for r in loaded.records if r.source in benchmark.sources]
-        if raw.files:  # image paths are relative to the file that names them
-            kept = [replace(r, images=tuple(str(raw.files[0].parent / i) for i in r.images)) for r in kept]
+        if raw.files and any(r.images for r in kept):
+            # Relative image paths start at data.vqa.image_root (Med-R1's own files name paths from the
+            # OmniMedVQA root), else at the file that names them (the test splits prepare-data writes).
+            own_file = benchmark.name in config.eval.data
+            root = Path(config.data.vqa.image_root).expanduser() if own_file and config.data.vqa.image_root \
+                else raw.files[0].parent
+            kept = [replace(r, images=tuple(str(root / i) for i in r.images)) for r in kept]
         records += kept
         for reason, count in loaded.skipped.items():
             skipped[reason] = skipped.get(reason, 0) + count

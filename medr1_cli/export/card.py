@@ -32,7 +32,8 @@ def hub_base_model(name: str | None) -> str | None:
 
 def find_results(source: Source, candidates: list[Path]) -> tuple[dict[str, Any], Path] | None:
     """The newest `medr1 evaluate` results whose model is this run (or the exported checkpoint)."""
-    targets = {source.run.resolve(), source.path.resolve()}
+    # The run folder names the final save only: an earlier checkpoint's card must not show its scores.
+    targets = {source.path.resolve()}
     found = []
     for folder in dict.fromkeys(candidates):
         file = folder / "results.json"
@@ -76,7 +77,7 @@ def model_card(source: Source, settings: Medr1Config, *, kind: str, verification
         template = TEMPLATES[run.data.template]
         lines += ["## Prompt format", "",
                   f"Template `{template.name}` — the system prompt the model was trained (and should be asked) with:",
-                  "", "```text", run.eval.system_prompt or template.system, "```", "",
+                  "", "```text", run.data.system_prompt or template.system, "```", "",
                   "The user message is the question, a blank line, then one option per line as `A. text`.", ""]
         lines += _data_section(run)
         lines += _training_section(run, source)

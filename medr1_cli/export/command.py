@@ -76,7 +76,8 @@ def run_export(config: Medr1Config, target: str | None = None, *, base_model: st
         if source.run_config:
             atomic_write_text(folder / TRAINING_CONFIG_NAME, source.run_config.to_yaml())
         if settings.verify:
-            checked = _verify(folder, probes, reference, settings.dtype if kind != "adapter" else "float32", console)
+            checked = _verify(folder, source if kind == "adapter" else None, model_section, probes, reference,
+                              settings.dtype if kind != "adapter" else "float32", console)
         atomic_write_text(folder / "README.md", model_card(
             source, config, kind=kind, verification=checked.as_dict() if checked else None, results=results,
             name=output.name if output.name != "export" else f"{source.run.parent.name}-{source.run.name}"))
@@ -105,8 +106,9 @@ def _kind(source: Source, adapter_only: bool) -> str:
 
 
 def _check_output(output: Path, source: Source, force: bool) -> None:
-    if output.resolve() in (source.path.resolve(), source.run.resolve()):
-        raise ConfigError(f"export.output_dir {output} is the folder being exported; choose another with -o")
+    target, exported = output.resolve(), source.path.resolve()
+    if target in (exported, source.run.resolve()) or target in exported.parents:
+        raise ConfigError(f"export.output_dir {output} is or contains the folder being exported; choose another with -o")
     if output.exists() and not output.is_dir():
         raise ConfigError(f"export.output_dir {output} is a file")
     if output.is_dir() and any(output.iterdir()) and not force:
@@ -128,12 +130,23 @@ def _results_candidates(config: Medr1Config, source: Source) -> list[Path]:
     return folders
 
 
-def _verify(folder: Path, probes: list, reference: list, dtype: str, console: Console):
+def _verify(folder: Path, adapter_of: Source | None, model_section, probes: list, reference: list, dtype: str,
+            console: Console):
+    """Reload the export as a user would and compare logits. An adapter is put on the base model the
+    export used, not on whatever its adapter_config.json names (that path may be gone)."""
     from medr1_cli.export.verify import compare, logits
     from medr1_cli.export.weights import model_class
     from medr1_cli.models.loading import torch_dtype
 
-    exported = model_class(folder).from_pretrained(str(folder), dtype=torch_dtype(dtype))
+    options = {"revision": model_section.revision, "trust_remote_code": model_section.trust_remote_code,
+               "dtype": torch_dtype(dtype)}
+    if adapter_of is not None:
+        from peft import PeftModel
+
+        base = model_class(adapter_of.base_model).from_pretrained(adapter_of.base_model, **options)
+        exported = PeftModel.from_pretrained(base, str(folder))
+    else:
+        exported = model_class(folder).from_pretrained(str(folder), **{**options, "revision": None})
     result = compare(reference, logits(exported, probes), dtype)
     console.print(f"verification: max |logit difference| {result.max_abs_diff:.3g} over {result.probes} probe prompts "
                   f"(tolerance {result.tolerance:.3g} for {dtype}; largest |logit| {result.scale:.3g}); same next "

@@ -33,8 +33,9 @@ class Source:
 
 
 def checkpoints(run: Path) -> list[Path]:
-    """The run's checkpoint folders, oldest first by step."""
-    found = [p for p in run.iterdir() if p.is_dir() and CHECKPOINT.match(p.name)] if run.is_dir() else []
+    """The run's complete checkpoint folders (the trainer writes trainer_state.json last), oldest first."""
+    found = [p for p in run.iterdir() if p.is_dir() and CHECKPOINT.match(p.name) and (p / "trainer_state.json").is_file()
+             ] if run.is_dir() else []
     return sorted(found, key=lambda p: int(CHECKPOINT.match(p.name).group(1)))
 
 
@@ -45,8 +46,8 @@ def zero_tag(folder: Path) -> str | None:
         tag = latest.read_text(encoding="utf-8").strip()
         if (folder / tag).is_dir():
             return tag
-    shards = sorted(p.parent.name for p in folder.glob("global_step*/*model_states.pt"))
-    return shards[-1] if shards else None
+    tags = {p.parent.name for p in folder.glob("global_step*/*model_states.pt")}
+    return max(tags, key=lambda tag: int(tag.removeprefix("global_step") or 0), default=None)
 
 
 def holds_model(folder: Path) -> bool:
@@ -64,21 +65,23 @@ def locate(target: str | None, checkpoint: str | None, config: Medr1Config, base
             f"{run} is not a folder",
             hint="give a run folder (train.output_dir of a finished or checkpointed run) or one of its checkpoints",
         )
+    newest = checkpoints(run)[-1] if checkpoints(run) else None
     if checkpoint:
-        folder = Path(checkpoint).expanduser()
-        if not folder.is_dir():
-            folder = run / checkpoint
+        # A name is looked up in the run; only something that looks like a path is taken as one.
+        folder = run / checkpoint if "/" not in checkpoint else Path(checkpoint).expanduser()
         if not folder.is_dir():
             names = ", ".join(p.name for p in checkpoints(run)) or "none"
-            raise DataError(f"checkpoint '{checkpoint}' not found in {run}; its checkpoints: {names}")
-    elif holds_model(run):
-        folder = run
-    elif found := checkpoints(run):
-        folder = found[-1]
+            raise DataError(f"checkpoint '{checkpoint}' not found in {run}; its complete checkpoints: {names}")
+        if CHECKPOINT.match(folder.name) and folder.parent.resolve() != run.resolve():
+            run = folder.parent  # a checkpoint of another run: its own run folder has its config
+    elif holds_model(run) and (newest is None or (_final_step(run) or 0) >= _step(newest)):
+        folder = run  # the final save, unless a resumed run checkpointed past it and then stopped
+    elif newest is not None:
+        folder = newest
     else:
         raise DataError(
             f"{run} holds no model: no adapter ({', '.join(ADAPTER_WEIGHTS)}), no weights ({', '.join(WEIGHT_FILES)}), "
-            "no DeepSpeed global_step*/ shards and no checkpoint-N folders",
+            "no DeepSpeed global_step*/ shards and no complete checkpoint-N folder",
             hint="is training still running, or did it stop before its first save? see train.grpo.save_steps",
         )
     return classify(folder, run, base_model)
@@ -124,6 +127,10 @@ def _run_config(run: Path, folder: Path) -> Medr1Config | None:
         if candidate.is_file():
             return resolve_config(str(candidate))
     return None
+
+
+def _step(checkpoint: Path) -> int:
+    return int(CHECKPOINT.match(checkpoint.name).group(1))
 
 
 def _final_step(folder: Path) -> int | None:
