@@ -96,7 +96,6 @@ def hf_backend(config: Medr1Config, model_path: str) -> Backend:
     from transformers.utils import logging as hf_logging
 
     from medr1_cli.models.loading import load_processing_class, torch_dtype
-    from medr1_cli.models.vision import is_vision_model
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()

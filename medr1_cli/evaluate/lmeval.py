@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from medr1_cli.config import Medr1Config
-from medr1_cli.data.prompts import TEMPLATES, user_message
+from medr1_cli.data.prompts import TEMPLATES, build_prompt
 from medr1_cli.errors import ConfigError
 from medr1_cli.evaluate.generate import CompletionStore, Request, resolve_backend
 from medr1_cli.evaluate.registry import BenchmarkData
@@ -63,19 +63,19 @@ def write_tasks(data: dict[str, BenchmarkData], item_ids: dict[str, set[str]], c
                 folder: Path) -> list[str]:
     """One task per benchmark over the given items; returns the task names."""
     folder.mkdir(parents=True, exist_ok=True)
-    template = TEMPLATES[config.eval.template]
-    system = config.eval.system_prompt or template.system
+    thinks = TEMPLATES[config.eval.template].thinks
     atomic_write_text(folder / f"{SCORING_MODULE}.py", _SCORING_SOURCE)
     names = []
     for name, bench in data.items():
         wanted = item_ids.get(name)
         if not wanted:
             continue
-        docs = [
-            {"id": r.id, "system": system, "prompt": user_message(r), "answer": r.answer,
-             "options": json.dumps(r.options, ensure_ascii=False), "require_think": template.thinks}
-            for r in bench.records if r.id in wanted
-        ]
+        docs = []
+        for r in bench.records:
+            if r.id in wanted:  # the native engine's own system and user messages, so both ask the same
+                system, user = build_prompt(r, config.eval.template, config.eval.system_prompt)
+                docs.append({"id": r.id, "system": system["content"], "prompt": user["content"], "answer": r.answer,
+                             "options": json.dumps(r.options, ensure_ascii=False), "require_think": thinks})
         docs_path = folder / f"{task_name(name)}.jsonl"
         atomic_write_text(docs_path, "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs))
         # YAML is a superset of JSON, so every value is written as JSON; only the `!function` tag is YAML.

@@ -61,6 +61,7 @@ def build_matrix(paths: list[Path]) -> dict[str, Any]:
 
 def write_matrix(matrix: dict[str, Any], output: Path, console: Console) -> None:
     from medr1_cli.analyze.plots import accuracy_heatmap
+    from medr1_cli.evaluate.run import accuracy_cell
 
     cells = {(c["trained_on"], c["tested_on"]): c for c in matrix["cells"]}
     table = Table(title="generalisation matrix: trained on (rows) × tested on (columns), accuracy % (95 % CI)")
@@ -69,11 +70,7 @@ def write_matrix(matrix: dict[str, Any], output: Path, console: Console) -> None
         table.add_column(column, justify="right")
     lines = ["| trained on | " + " | ".join(matrix["columns"]) + " |", "|---|" + "---:|" * len(matrix["columns"])]
     for row in matrix["rows"]:
-        shown = []
-        for column in matrix["columns"]:
-            cell = cells.get((row, column))
-            shown.append("—" if cell is None else f"{100 * cell['accuracy']:.1f} ({100 * cell['wilson_95'][0]:.0f}–"
-                         f"{100 * cell['wilson_95'][1]:.0f})")
+        shown = [accuracy_cell(cells.get((row, column)), bound_digits=0) for column in matrix["columns"]]
         table.add_row(escape(row), *shown)
         lines.append(f"| {row} | " + " | ".join(shown) + " |")
     console.print(table)

@@ -214,17 +214,21 @@ def print_results(console: Console, results: dict[str, Any], *, breakdown: bool)
             console.print(sub)
 
 
+def accuracy_cell(figures: dict[str, Any] | None, bound_digits: int = 1) -> str:
+    """`accuracy (low–high)` in %, with the 95 % Wilson interval; a dash when there is no figure."""
+    if figures is None:
+        return "—"
+    low, high = figures["wilson_95"]
+    return f"{100 * figures['accuracy']:.1f} ({100 * low:.{bound_digits}f}–{100 * high:.{bound_digits}f})"
+
+
 def markdown_table(runs: list[dict[str, Any]]) -> str:
     """One row per model, one column per benchmark, like the reference's Table 1."""
     names = list(dict.fromkeys(name for run in runs for name in run["benchmarks"]))
     titles = {name: run["benchmarks"][name]["title"] for run in runs for name in run["benchmarks"]}
     lines = ["| model | " + " | ".join(titles[n] for n in names) + " |", "|---|" + "---|" * len(names)]
     for run in runs:
-        cells = []
-        for name in names:
-            b = run["benchmarks"].get(name)
-            cells.append(f"{100 * b['accuracy']:.1f} ({100 * b['wilson_95'][0]:.1f}–{100 * b['wilson_95'][1]:.1f})"
-                         if b else "—")
+        cells = [accuracy_cell(run["benchmarks"].get(name)) for name in names]
         lines.append(f"| {run['model']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n\nAccuracy in %, 95 % Wilson interval in brackets; unparseable answers count as wrong.\n"
 

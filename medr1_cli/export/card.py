@@ -55,7 +55,7 @@ def find_results(source: Source, candidates: list[Path]) -> tuple[dict[str, Any]
 def model_card(source: Source, settings: Medr1Config, *, kind: str, verification: dict | None,
                results: tuple[dict[str, Any], Path] | None, name: str) -> str:
     run = source.run_config
-    base = source.base_name or (run.model.name_or_path if run else None)
+    base = source.base_name  # the run config's model.name_or_path
     metadata: dict[str, Any] = {}
     if hub_id := hub_base_model(base):
         metadata["base_model"] = hub_id
@@ -80,7 +80,7 @@ def model_card(source: Source, settings: Medr1Config, *, kind: str, verification
                   "", "```text", run.data.system_prompt or template.system, "```", "",
                   "The user message is the question, a blank line, then one option per line as `A. text`.", ""]
         lines += _data_section(run)
-        lines += _training_section(run, source)
+        lines += _training_section(run)
     lines += ["## Evaluation", ""]
     if results:
         from medr1_cli.evaluate.run import markdown_table
@@ -122,7 +122,7 @@ def _data_section(run: Medr1Config) -> list[str]:
     return [*lines, ""]
 
 
-def _training_section(run: Medr1Config, source: Source) -> list[str]:
+def _training_section(run: Medr1Config) -> list[str]:
     grpo = run.train.grpo
     lines = ["## Training configuration", "", "| setting | value |", "|---|---|"]
     lines += [f"| {key} | {grpo[key]} |" for key in _HYPERPARAMETERS if key in grpo]

@@ -44,17 +44,16 @@ def run_export(config: Medr1Config, target: str | None = None, *, base_model: st
 
     from medr1_cli.export import verify
     from medr1_cli.export.weights import load_source_model
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
     from medr1_cli.models.loading import load_processing_class, torch_dtype
     from medr1_cli.models.vision import complete_processor_files
 
-    model_section = (source.run_config or config).model
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    trained = source.run_config or config  # the run's own model and template settings, when medr1 trained it
+    model_section = trained.model
     model = load_source_model(source, revision=model_section.revision, trust_remote_code=model_section.trust_remote_code)
     tokenizer = load_processing_class(model_section, _tokenizer_folder(source))  # a VLM's processor
-    template = (source.run_config or config).eval.template
-    probes = verify.probe_inputs(tokenizer, template) if settings.verify else []
+    probes = verify.probe_inputs(tokenizer, trained.eval.template) if settings.verify else []
     reference = verify.logits(model, probes) if settings.verify else []
     if kind == "merged":
         model = model.merge_and_unload()
