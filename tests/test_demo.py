@@ -86,4 +86,6 @@ def test_med_r1_demo_runs_the_vqa_pipeline_end_to_end(tmp_path):
     assert len(results["benchmarks"]) == 8 and all(b["n"] == 2 for b in results["benchmarks"].values())
     assert "16 held-out questions on 8 benchmarks" in result.stdout
     assert json.loads((out / "export" / "processor_config.json").read_text())["processor_class"] == "Qwen2VLProcessor"
+    card = (out / "export" / "README.md").read_text()  # the card finds the per-group prepared folder's manifest
+    assert "Mix `omnimedvqa`: 8 questions, seed 42, curriculum `none`, 16 held out." in card
     assert "full weights; max |logit difference| 0" in result.stdout

@@ -102,14 +102,16 @@ def model_card(source: Source, settings: Medr1Config, *, kind: str, verification
 
 
 def _data_section(run: Medr1Config) -> list[str]:
-    manifest_path = Path(run.data.output_dir) / run.data.dataset / "manifest.json"
+    from medr1_cli.data.prepare import MANIFEST_NAME, prepared_folder
+
+    manifest_path = prepared_folder(run) / MANIFEST_NAME  # VQA runs prepare into a per-group folder
     if not manifest_path.is_file():
         return ["## Training data", "", f"Mix `{run.data.dataset}` (its manifest, {manifest_path}, was not found "
                 "when exporting).", ""]
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     lines = ["## Training data", "",
              f"Mix `{manifest['dataset']}`: {manifest['rows']} questions, seed {manifest['seed']}, "
-             f"curriculum `{manifest['curriculum']}`, {len(manifest['held_out_ids'])} held out.", "",
+             f"curriculum `{manifest.get('curriculum', 'none')}`, {len(manifest['held_out_ids'])} held out.", "",
              "| source | data | format | rows | input sha256 |", "|---|---|---|---:|---|"]
     for name, source in manifest["sources"].items():
         digests = ", ".join(f"`{i['sha256'][:12]}`" for i in source.get("inputs", []))
