@@ -89,3 +89,21 @@ def test_vqa_benchmarks_refuse_the_lm_eval_engine_and_need_their_test_split(tmp_
                         "-o", str(tmp_path / "e"))
     assert missing.returncode == 2
     assert "no test-oct.json in" in missing.stderr and "prepare-data --dataset omnimedvqa --split-by modality" in missing.stderr
+
+
+def test_matrix_refuses_results_without_vqa_benchmarks_and_two_models_for_one_row(tmp_path):
+    def results(name, benchmarks):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "results.json").write_text(json.dumps({"model": f"/models/{name}", "benchmarks": benchmarks}))
+        return folder
+
+    cell = {"title": "VQA CT", "accuracy": 0.5, "n": 2, "wilson_95": [0.1, 0.9]}
+    text_only = results("text", {"medqa": {**cell, "title": "MedQA-USMLE"}})
+    base = results("base", {"vqa-ct": cell})
+    assert run_medr1("evaluate", "matrix", str(base), "-o", str(tmp_path / "m")).returncode == 0
+    refused = run_medr1("evaluate", "matrix", str(text_only), "-o", str(tmp_path / "m2"))
+    assert refused.returncode == 2 and "no VQA benchmark (vqa-…) in these results" in refused.stderr
+    twice = run_medr1("evaluate", "matrix", str(base), str(base / "results.json"), "-o", str(tmp_path / "m3"))
+    assert twice.returncode == 2 and "a second evaluation of a model trained on base (not trained on VQA)" in twice.stderr
+    assert not (tmp_path / "m2").exists() and not (tmp_path / "m3").exists()
