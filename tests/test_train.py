@@ -98,9 +98,24 @@ def test_two_cpu_ranks_with_torchrun(tmp_path):
     result = run_medr1("train", *tiny_args(tmp_path, "--topology", "multi", "--num-processes", "2",
                                            "--set", "train.grpo.per_device_train_batch_size=2"))
     assert result.returncode == 0, result.stderr
+    assert "terminate called" not in result.stderr  # every rank leaves its gloo group before exiting
     run = tmp_path / "run"
     assert (run / "completions-rank0.jsonl").is_file() and (run / "completions-rank1.jsonl").is_file()
     assert json.loads((run / "checkpoint-2" / "trainer_state.json").read_text())["global_step"] == 2
+
+
+def test_the_training_script_leaves_its_process_group_before_exiting(tmp_path):
+    script = (
+        "import torch.distributed as dist\n"
+        "from medr1_cli.train.grpo import _leave_process_group\n"
+        f"dist.init_process_group('gloo', init_method='file://{tmp_path / 'store'}', rank=0, world_size=1)\n"
+        "_leave_process_group(wait_for_the_others=True)\n"
+        "print(dist.is_initialized())\n"
+        "_leave_process_group(wait_for_the_others=True)  # a second call (or a run without a group) is a no-op\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
 
 
 @pytest.mark.slow

@@ -347,9 +347,26 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         run_training(resolve_config(args.config, args.set, builtin_entries=False), may_prepare=False)
+        _leave_process_group(wait_for_the_others=True)
     except Medr1Error as err:
         Console(stderr=True).print(f"[bold red]medr1: {err.title}[/]\n{err.message}")
+        _leave_process_group(wait_for_the_others=False)
         sys.exit(err.exit_code)
+
+
+def _leave_process_group(*, wait_for_the_others: bool) -> None:
+    """Tear the torch.distributed group down before the interpreter exits.
+
+    A rank that exits with its gloo group alive can abort in the group's thread destructors ("terminate called
+    without an active exception") while rank 0 is still saving; the barrier keeps every rank in until rank 0 is done.
+    """
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if wait_for_the_others:
+        dist.barrier()
+    dist.destroy_process_group()
 
 
 if __name__ == "__main__":
