@@ -41,6 +41,9 @@ def test_omnimedvqa_spellings_map_to_canonical_groups():
                "Fundus Photography", "OCT (Optical Coherence Tomography", "Microscopy Images"]
     assert [canonical_modality(s) for s in spelled] == [
         "CT", "MRI", "X-Ray", "Ultrasound", "Dermoscopy", "Fundus Photography", "OCT", "Microscopy"]
+    assert [canonical_modality(s) for s in ["mri", "MRI_scan", "x ray", "xray", "US (ultrasound)", "oct"]] == [
+        "MRI", "MRI", "X-Ray", "X-Ray", "Ultrasound", "OCT"]
+    assert [canonical_modality(s) for s in ["mrl", "CTA", "usg", "octopus", "Fundoscopy", ""]] == [None] * 6
     assert canonical_question_type("lesion_grading") == "Lesion Grading"
     assert canonical_question_type("Counting") is None
 

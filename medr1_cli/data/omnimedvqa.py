@@ -18,10 +18,12 @@ QUESTION_TYPES = ("Modality Recognition", "Anatomy Identification", "Disease Dia
 GROUPINGS = {"modality": MODALITIES, "question-type": QUESTION_TYPES}
 
 # OmniMedVQA spells modalities as "CT(Computed Tomography)", "MR (Mag-netic Resonance Imaging)",
-# "OCT (Optical Coherence Tomography", "Microscopy Images", …: matched by what they start with.
-_MODALITY_PREFIXES = (("ct", "CT"), ("mr", "MRI"), ("x-ray", "X-Ray"), ("xray", "X-Ray"), ("x ray", "X-Ray"),
-                      ("ultrasound", "Ultrasound"), ("us ", "Ultrasound"), ("dermoscopy", "Dermoscopy"),
-                      ("fundus", "Fundus Photography"), ("oct", "OCT"), ("microscopy", "Microscopy"))
+# "OCT (Optical Coherence Tomography", "Microscopy Images", …: matched by their first word, which must
+# end there (so "MR (…" and "MRI" are MRI, but "mrl" or "CTA" are nothing).
+_MODALITY_WORDS = {"ct": "CT", "mr": "MRI", "mri": "MRI", "x-ray": "X-Ray", "xray": "X-Ray", "x ray": "X-Ray",
+                   "ultrasound": "Ultrasound", "us": "Ultrasound", "dermoscopy": "Dermoscopy",
+                   "fundus": "Fundus Photography", "oct": "OCT", "microscopy": "Microscopy"}
+_MODALITY_WORD = re.compile(r"^(x[ -]?ray|[a-z]+)(?![a-z])")
 _OPTION_MARK = re.compile(r"(?<![A-Za-z0-9])([A-H])\)\s*")
 _WHERE_SUFFIX = re.compile(r"(:\d+| item \d+)$")  # RawRow.where is "file:line" or "file item N"
 _ANSWER_TAG = re.compile(r"<answer>\s*(.*?)\s*</answer>", re.IGNORECASE | re.DOTALL)
@@ -30,10 +32,8 @@ _ANSWER_TAG = re.compile(r"<answer>\s*(.*?)\s*</answer>", re.IGNORECASE | re.DOT
 def canonical_modality(text: str | None) -> str | None:
     if not text:
         return None
-    low = " ".join(text.lower().replace("_", " ").split())
-    if low in ("ct", "mri", "oct"):
-        return low.upper()
-    return next((name for prefix, name in _MODALITY_PREFIXES if low.startswith(prefix)), None)
+    word = _MODALITY_WORD.match(" ".join(text.lower().replace("_", " ").split()))
+    return _MODALITY_WORDS.get(word.group(1)) if word else None
 
 
 def canonical_question_type(text: str | None) -> str | None:
