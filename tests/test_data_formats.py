@@ -281,6 +281,11 @@ def test_folders_pick_the_split_file(tmp_path):
     assert load(folder, split="test").records[0].question == "A test question?"
     with pytest.raises(DataError, match="cannot tell which file to read"):
         read_source(str(folder))
+    assert read_source(str(folder), split="validation").files[0].name == "dev.jsonl"  # MedMCQA's own name
+    (folder / "4_options").mkdir()
+    write_jsonl(folder / "4_options" / "phrases_no_exclude_train.jsonl", [MEDQA_ROW])
+    with pytest.raises(DataError, match=r"several files for split 'train' \(4_options/phrases_no_exclude_train"):
+        read_source(str(folder), split="train")
 
 
 def test_missing_source_and_offline_hub(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -203,6 +204,23 @@ def test_overlap_with_an_evaluation_set_drop_error_warn(tmp_path):
 
     warned = prepare_data(demo_config(tmp_path / "w", "data.on_overlap=warn", *overrides))
     assert warned.rows == 64 + 8 and len(warned.manifest["warnings"]) == 3
+
+
+def test_an_evaluation_folder_is_read_at_the_split_evaluate_scores(tmp_path):
+    # MedMCQA is scored on its validation split, which its own release calls dev: prepare-data must
+    # decontaminate against that file, not the folder's test file.
+    from medr1_cli.data.sources import builtin_files
+
+    lines = builtin_files()["medqa"].read_text().splitlines()
+    folder = tmp_path / "medmcqa"
+    folder.mkdir()
+    (folder / "dev.jsonl").write_text("\n".join(lines[:3]) + "\n")
+    (folder / "test.jsonl").write_text("\n".join(lines[100:102]) + "\n")
+    result = prepare_data(demo_config(tmp_path, f"eval.data.medmcqa={folder}", "data.mixes.demo.demo-medqa=all",
+                                      "data.mixes.demo.demo-medxpertqa=8"))
+    indexed = result.manifest["evaluation_sets"]["medmcqa"]
+    assert [Path(i["path"]).name for i in indexed["inputs"]] == ["dev.jsonl"] and indexed["items"] == 3
+    assert result.manifest["decontamination"]["dropped"] == 3
 
 
 def test_too_long_prompts_are_dropped_and_counted(tmp_path):

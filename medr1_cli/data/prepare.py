@@ -240,11 +240,13 @@ def _evaluation_index(config: Medr1Config, options: LoadOptions, console: Consol
     """Index of every evaluation set in eval.data. A set that is also a source of the mix
     (MedXpertQA) is indexed too: its own items do not count against themselves, but a copy of one
     of them in another source does."""
+    from medr1_cli.evaluate.registry import BENCHMARKS  # not at the top: the registry imports this module
+
     described: dict[str, Any] = {}
     sets: list[tuple[str, list[QARecord]]] = []
     with console.status("indexing evaluation sets …"):
         for bench, spec in config.eval.data.items():
-            raw = read_source(spec, split="test")
+            raw = read_source(spec, split=BENCHMARKS[bench].split)  # the split evaluate will score
             loaded = load_records(raw, options=options)
             sets.append((spec, loaded.records))
             described[bench] = {"spec": spec, "format": loaded.format, "items": len(loaded.records),

@@ -19,6 +19,8 @@ DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 # Files that sit beside a release's questions but are not questions themselves.
 AUXILIARY_FILES = ("test_ground_truth.json",)
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+(?::[\w.-]+)?$")
+# Releases name their validation file differently (MedMCQA's own release: dev.json; the Hub: validation).
+_SPLIT_SPELLINGS = {"validation": ("validation", "dev", "val")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +90,8 @@ def _pick_file(folder: Path, split: str | None) -> Path:
         raise DataError(f"{folder}: no data files ({', '.join(DATA_SUFFIXES)}) in this folder")
     if len(candidates) == 1:
         return candidates[0]
-    if split:
-        matching = [p for p in candidates if re.search(rf"(^|[^a-z]){re.escape(split)}([^a-z]|$)", p.stem.lower())]
+    for spelling in _SPLIT_SPELLINGS.get(split, (split,)) if split else ():
+        matching = [p for p in candidates if re.search(rf"(^|[^a-z]){re.escape(spelling)}([^a-z]|$)", p.stem.lower())]
         if len(matching) == 1:
             return matching[0]
         if len(matching) > 1:
