@@ -53,7 +53,7 @@ Overrides = Annotated[
 ]
 Dataset = Annotated[
     Optional[str],
-    typer.Option("--dataset", "-d", metavar="NAME", help="Training mix: usmle, mix, xpert, a mix of your own in data.mixes, or demo."),
+    typer.Option("--dataset", "-d", metavar="NAME", help="Training mix: usmle, mix, xpert, a mix of your own in data.mixes, demo, or omnimedvqa (Med-R1 VQA)."),
 ]
 SplitBy = Annotated[
     Optional[str], typer.Option(metavar="modality|question-type", help="VQA (--dataset omnimedvqa): Med-R1's groups.")
@@ -443,8 +443,11 @@ def demo(
         ),
     ] = None,
     output_dir: Annotated[
-        Path, typer.Option("--output-dir", "-o", metavar="DIR", help="Every stage writes into a subfolder of this one.")
-    ] = Path("runs/demo"),
+        Optional[Path],
+        typer.Option("--output-dir", "-o", metavar="DIR",
+                     help="Every stage writes into a subfolder of this one. Default: the recipe's folders "
+                     "(runs/demo for demo-cpu, runs/med-r1-demo for med-r1-demo-cpu)."),
+    ] = None,
 ) -> None:
     """Run prepare-data -> train -> evaluate -> export on CPU with built-in data and a small model.
 
@@ -453,17 +456,14 @@ def demo(
     """
     from medr1_cli.demo import run_demo
 
+    stages = ("data", "train", "eval", "export")
     resolved = _resolve(
         config, overrides,
-        **{
-            "model.name_or_path": ("--model", model),
-            "data.output_dir": ("--output-dir", str(output_dir / "data")),
-            "train.output_dir": ("--output-dir", str(output_dir / "train")),
-            "eval.output_dir": ("--output-dir", str(output_dir / "eval")),
-            "export.output_dir": ("--output-dir", str(output_dir / "export")),
-        },
+        **{"model.name_or_path": ("--model", model)},
+        **{f"{stage}.output_dir": ("--output-dir", output_dir and str(output_dir / stage)) for stage in stages},
     )
-    run_demo(resolved, output_dir)
+    # Without -o the recipe's own folders hold the stages (runs/<demo>/train, …) and their parent the demo's files.
+    run_demo(resolved, output_dir or Path(resolved.train.output_dir).parent)
 
 
 # --------------------------------------------------------------------------- config group

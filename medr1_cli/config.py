@@ -101,7 +101,8 @@ class ModelSection(_Section):
         "builtin:smollm2-135m-instruct",
         description="A local model folder, a Hub id (needs network), or a built-in model: "
         "'builtin:smollm2-135m-instruct' (the CPU demo model, from the `demo` extra) or "
-        "'builtin:tiny' (a 0.5 MB randomly initialised Qwen2 for smoke tests).",
+        "'builtin:tiny' (a 0.5 MB randomly initialised Qwen2 for smoke tests) or 'builtin:tiny-vl' (a 0.8 MB "
+        "randomly initialised Qwen2-VL for the Med-R1 smoke tests).",
     )
     revision: str | None = Field(None, description="Hub revision (branch, tag or commit) when loading by Hub id.")
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
@@ -346,7 +347,9 @@ class TrainSection(_Section):
 # ---------------------------------------------------------------------------------------- eval
 class EvalSection(_Section):
     benchmarks: list[BenchmarkName] = Field(
-        default_factory=lambda: list(BENCHMARKS), description=f"Benchmarks to run: {', '.join(BENCHMARKS)}."
+        default_factory=lambda: list(BENCHMARKS),
+        description=f"Benchmarks to run: by default the six, {', '.join(BENCHMARKS)}; also 'demo' (the built-in "
+        "questions) and the Med-R1 test splits 'vqa-<group>' (`medr1 benchmarks` lists them).",
     )
     engine: Literal["native", "lm-eval"] = Field("native", description="Generation and scoring engine.")
     backend: Literal["auto", "vllm", "hf"] = Field(

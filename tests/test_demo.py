@@ -74,9 +74,10 @@ def test_readme_demo_command_with_the_default_model(tmp_path):
 
 
 def test_med_r1_demo_runs_the_vqa_pipeline_end_to_end(tmp_path):
-    out = tmp_path / "vqa"
-    result = run_medr1("demo", "-c", "med-r1-demo-cpu", "-o", str(out), timeout=300)
+    result = run_medr1("demo", "-c", "med-r1-demo-cpu", cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr
+    out = tmp_path / "runs" / "med-r1-demo"  # without -o, the recipe's own folders: not the text demo's runs/demo
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["med-r1-demo"]
     check = json.loads((out / "model_check.json").read_text())
     assert check["model"] == "builtin:tiny-vl" and check["images"][0].endswith(".png")  # it was shown an image
     manifest = json.loads((out / "data" / "omnimedvqa-modality-ct" / "manifest.json").read_text())

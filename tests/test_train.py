@@ -309,6 +309,21 @@ def test_resume_targets(tmp_path):
     assert resume_from(resolve_config("tiny", [f"train.output_dir={tmp_path / 'fresh'}", "train.resume=never"])) is None
 
 
+
+def test_a_checkpoint_of_another_model_is_not_resumed(tmp_path):
+    run = tmp_path / "run"
+    (run / "checkpoint-6").mkdir(parents=True)
+    (run / "checkpoint-6" / "trainer_state.json").write_text("{}")
+    resolve_config("tiny", [f"train.output_dir={run}", "model.lora.enabled=true", "model.lora.r=8"]).write_beside(run)
+    same = resolve_config("tiny", [f"train.output_dir={run}", "model.lora.enabled=true", "model.lora.r=8"])
+    assert resume_from(same) == str(run / "checkpoint-6")
+    for change in (["model.name_or_path=builtin:smollm2-135m-instruct", "model.lora.enabled=true", "model.lora.r=8"],
+                   ["model.lora.enabled=true", "model.lora.r=4"], []):
+        with pytest.raises(ConfigError) as caught:
+            resume_from(resolve_config("tiny", [f"train.output_dir={run}", *change]))
+        assert "was trained from builtin:tiny (LoRA r=8)" in caught.value.message
+        assert "another train.output_dir" in caught.value.hint
+
 # ---------------------------------------------------------------------- server lifecycle
 def free_port() -> int:
     with socket.socket() as s:

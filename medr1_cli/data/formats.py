@@ -1,7 +1,7 @@
 """One loader per native release format, in a registry, each turning raw rows into QARecords.
 
 Every format declares the fields its rows must have and how to recognise it from a row's keys, so a
-source's format is detected from its content (`data.format` forces one). Rows a format legitimately
+source's format is detected from its content (`data.formats.<source>` forces one). Rows a format legitimately
 leaves out (MedMCQA multi-answer questions, MMLU-Pro categories outside the medical ones) are
 skipped and counted; rows that are wrong (a missing field, an answer that is not an option) are
 errors that name the file and line — or, with `on_bad_item: skip`, skipped and counted too.
@@ -394,7 +394,8 @@ def detect_format(source: RawSource) -> Format:
     keys = ", ".join(sorted(k for k in first.data if not k.startswith("_"))[:15])
     raise DataError(
         f"{first.where}: cannot tell the format from this row's fields ({keys})",
-        hint=f"set data.format to one of: {', '.join(FORMATS)}",
+        hint=f"force the source's format with --format SOURCE=FORMAT (data.formats.<source>), one of: "
+        f"{', '.join(FORMATS)}",
     )
 
 

@@ -245,11 +245,51 @@ def resume_from(config: Medr1Config) -> str | None:
             )
         return None
     if resume == "auto":
-        return str(existing[-1]) if existing else None
-    path = Path(resume)
-    if not (path / "trainer_state.json").is_file():
-        raise ConfigError(f"train.resume: {path} is not a checkpoint folder (no trainer_state.json in it)")
-    return str(path)
+        path = existing[-1] if existing else None
+    else:
+        path = Path(resume)
+        if not (path / "trainer_state.json").is_file():
+            raise ConfigError(f"train.resume: {path} is not a checkpoint folder (no trainer_state.json in it)")
+    if path is not None:
+        _check_same_model(config, path)
+    return str(path) if path else None
+
+
+def _model_identity(model: dict[str, Any]) -> tuple:
+    """What a checkpoint's weights depend on: the base model and, for LoRA, the adapter's shape."""
+    name = str(model.get("name_or_path"))
+    if Path(name).exists():
+        name = str(Path(name).resolve())
+    lora = model.get("lora") or {}
+    shape = (lora.get("r"), lora.get("alpha"), tuple(lora.get("target_modules") or ())) if lora.get("enabled") else None
+    return name, shape
+
+
+def _check_same_model(config: Medr1Config, checkpoint: Path) -> None:
+    """Refuse to resume a checkpoint trained from another model (e.g. a demo folder reused with --model):
+    TRL would fail deep inside weight loading, or worse, load what fits."""
+    import yaml
+
+    from medr1_cli.config import RESOLVED_CONFIG_NAME
+
+    recorded = checkpoint.parent / RESOLVED_CONFIG_NAME
+    if not recorded.is_file():
+        return
+    before = (yaml.safe_load(recorded.read_text(encoding="utf-8")) or {}).get("model") or {}
+    now = config.model.model_dump()
+    if _model_identity(before) == _model_identity(now):
+        return
+
+    def described(model: dict[str, Any]) -> str:
+        lora = model.get("lora") or {}
+        weights = f"LoRA r={lora.get('r')}" if lora.get("enabled") else "all weights"
+        return f"{model.get('name_or_path')} ({weights})"
+
+    raise ConfigError(
+        f"train.resume: {checkpoint} was trained from {described(before)}, but this config trains "
+        f"{described(now)}; its weights do not belong to this model",
+        hint="use another train.output_dir (-o) for the new run, or the run's own model and LoRA settings to continue it",
+    )
 
 
 # ------------------------------------------------------------------------------- train
