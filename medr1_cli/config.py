@@ -368,6 +368,15 @@ class EvalSection(_Section):
     n_samples: int = Field(1, ge=1, description="Samples per question (mean@n and majority@n when > 1).")
     seed: int = Field(42, description="Sampling seed.")
     batch_size: int = Field(8, ge=1, description="Prompts per generation batch (hf backend).")
+    data_parallel_size: int = Field(
+        1, ge=1,
+        description="Model replicas generating side by side, each in its own process on its own GPUs (native "
+        "engine: workers share out the batches; lm-eval engine: its vllm model's data_parallel_size, needs ray).",
+    )
+    tensor_parallel_size: int | None = Field(
+        None, ge=1,
+        description="GPUs per replica for the vllm backend; default: this machine's GPUs / data_parallel_size.",
+    )
     limit: int | None = Field(None, ge=1, description="Evaluate only the first N items of each benchmark.")
     exclude_manifest: str | None = Field(
         None,

@@ -301,6 +301,20 @@ def test_lm_eval_refuses_a_chat_template_override_with_vllm(tmp_path):
         model_arguments(config, "model", "vllm", tokenizer=None)
 
 
+
+def test_lm_eval_data_parallel_goes_to_its_vllm_model_and_is_refused_for_hf(tmp_path, monkeypatch):
+    import torch
+
+    from medr1_cli.evaluate.lmeval import model_arguments
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 8)
+    config = tiny_eval(tmp_path, "eval.data_parallel_size=4")
+    arguments = model_arguments(config, "model", "vllm", tokenizer=None)
+    assert (arguments["data_parallel_size"], arguments["tensor_parallel_size"]) == (4, 2)
+    with pytest.raises(ConfigError, match="data_parallel_size > 1 with --engine lm-eval") as caught:
+        model_arguments(config, "model", "hf", tokenizer=None)
+    assert "--engine native" in caught.value.hint
+
 @pytest.mark.slow
 def test_both_engines_give_identical_predictions_under_greedy_decoding(tmp_path):
     # The demo model (not the tiny one, which only emits newlines) so the completions carry real answers.

@@ -64,18 +64,23 @@ def settings_fingerprint(config: Medr1Config) -> str:
 
 
 class CompletionStore:
-    """Append-only JSONL of completions, read back by key."""
+    """Append-only JSONL of completions, read back by key.
+
+    Data-parallel workers each append to a shard beside it (`completions-dp<k>.jsonl`); the shards are
+    read with the store, so a killed parallel run resumes too, and `fold_shards` moves them into it.
+    """
 
     def __init__(self, path: Path):
         self.path = path
         self.done: dict[str, dict] = {}
-        if path.is_file():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # the last line of a killed run may be cut short; it is generated again
-                self.done[row["key"]] = row
+        for file in (path, *self.shards()):
+            self.done.update(_read_rows(file))
+
+    def shard(self, index: int) -> CompletionStore:
+        return CompletionStore(self.path.with_name(f"{self.path.stem}-dp{index}{self.path.suffix}"))
+
+    def shards(self) -> list[Path]:
+        return sorted(self.path.parent.glob(f"{self.path.stem}-dp*{self.path.suffix}"))
 
     def add(self, rows: Iterable[dict]) -> None:
         rows = list(rows)
@@ -84,6 +89,38 @@ class CompletionStore:
             handle.write("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
             handle.flush()
         self.done.update({row["key"]: row for row in rows})
+
+    def fold_shards(self) -> None:
+        """Append the shards' rows to the store, then remove the shards (a row written twice is read once)."""
+        for shard in self.shards():
+            self.add(_read_rows(shard).values())
+            shard.unlink()
+
+
+def _read_rows(path: Path) -> dict[str, dict]:
+    rows = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # the last line of a killed run may be cut short; it is generated again
+            rows[row["key"]] = row
+    return rows
+
+
+def chunks_of(requests: list[Request], size: int) -> list[list[Request]]:
+    return [requests[start : start + size] for start in range(0, len(requests), size)]
+
+
+def generate_chunk(backend: Backend, chunk: list[Request], store: CompletionStore) -> None:
+    """Generate one batch and store it at once: a killed run loses at most this batch."""
+    outputs = backend(chunk)
+    store.add(
+        {"key": r.key, "benchmark": r.benchmark, "id": r.item_id, "sample": r.sample,
+         "completion": o.text, "tokens": o.tokens, "hit_limit": o.hit_limit}
+        for r, o in zip(chunk, outputs, strict=True)
+    )
 
 
 Backend = Callable[[list[Request]], list[Generation]]
@@ -173,7 +210,7 @@ def with_image_parts(messages: list[dict], images: int) -> list[dict]:
 
 
 def vllm_backend(config: Medr1Config, model_path: str) -> Backend:
-    """Offline vLLM (GPU): tensor parallel across this machine's GPUs."""
+    """Offline vLLM (GPU): tensor parallel across the GPUs this process sees (a data-parallel worker sees its own)."""
     import torch
     from vllm import LLM, SamplingParams
 
@@ -181,7 +218,8 @@ def vllm_backend(config: Medr1Config, model_path: str) -> Backend:
 
     e = config.eval
     llm = LLM(model=model_path, revision=config.model.revision, trust_remote_code=config.model.trust_remote_code,
-              tensor_parallel_size=max(1, torch.cuda.device_count()), seed=e.seed, dtype=config.model.dtype)
+              tensor_parallel_size=e.tensor_parallel_size or max(1, torch.cuda.device_count()), seed=e.seed,
+              dtype=config.model.dtype)
     params = SamplingParams(temperature=e.temperature, top_p=e.top_p, max_tokens=e.max_new_tokens, seed=e.seed)
     chat_template = chat_template_text(config.model)
 

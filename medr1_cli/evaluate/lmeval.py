@@ -114,7 +114,17 @@ def model_arguments(config: Medr1Config, model_path: str, backend: str, tokenize
                 "model.chat_template: lm-eval's vllm model always uses the model's own chat template",
                 hint="use --engine native (its vllm backend applies the override) or --backend hf",
             )
-        return {**common, "tensor_parallel_size": max(1, torch.cuda.device_count()), "seed": config.eval.seed}
+        from medr1_cli.evaluate.parallel import gpus_per_worker
+
+        per_replica = gpus_per_worker(config, torch.cuda.device_count()) or 1
+        return {**common, "tensor_parallel_size": per_replica, "data_parallel_size": config.eval.data_parallel_size,
+                "seed": config.eval.seed}
+    if config.eval.data_parallel_size > 1:
+        raise ConfigError(
+            "eval.data_parallel_size > 1 with --engine lm-eval: lm-eval's hf model runs data parallel only under "
+            "`accelerate launch` of lm-eval itself",
+            hint="use --engine native (its workers share out the batches), or --backend vllm",
+        )
     return {**common, "tokenizer": tokenizer, "batch_size": config.eval.batch_size,
             "device": "cuda" if torch.cuda.is_available() else "cpu"}
 

@@ -19,7 +19,8 @@ from medr1_cli.answers import extract_answer
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.prompts import TEMPLATES, build_prompt
 from medr1_cli.evaluate.generate import (
-    COMPLETIONS_NAME, CompletionStore, Request, make_backend, model_fingerprint, settings_fingerprint,
+    COMPLETIONS_NAME, CompletionStore, Request, chunks_of, generate_chunk, make_backend, model_fingerprint,
+    resolve_backend, settings_fingerprint,
 )
 from medr1_cli.evaluate.registry import BenchmarkData, find_benchmark, load_benchmark, training_ids
 from medr1_cli.evaluate.stats import bootstrap, wilson
@@ -87,9 +88,15 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
         missing = {name: reqs for name, reqs in missing.items() if reqs}
         backend_name, lm_eval_metrics = lm_eval_generate(missing, data, config, model_path, store, output,
                                                          f"{model_id}-{settings_id}", console)
+    elif generated and config.eval.data_parallel_size > 1:
+        from medr1_cli.evaluate.parallel import generate_in_parallel
+
+        generate_in_parallel(missing, config, model_path, store, console)
+        backend_name = f"{resolve_backend(config)} × {config.eval.data_parallel_size} workers"
     elif generated:
         backend_name, backend = make_backend(config, model_path)
         _generate(missing, backend, store, config.eval.batch_size, console)
+    store.fold_shards()  # what the workers of an interrupted data-parallel run stored
     console.print(f"{generated} completions generated ({config.eval.engine} engine, {backend_name}), "
                   f"{sum(len(r) for r in requests.values()) - generated} reused from {escape(str(store.path))}")
 
@@ -124,16 +131,10 @@ def _generate(missing: dict[str, list[Request]], backend, store: CompletionStore
             if not requests:
                 continue
             task = progress.add_task(name, total=len(requests), rate="")
-            started = time.perf_counter()
-            for start in range(0, len(requests), batch):
-                chunk = requests[start : start + batch]
-                outputs = backend(chunk)
-                store.add(
-                    {"key": r.key, "benchmark": r.benchmark, "id": r.item_id, "sample": r.sample,
-                     "completion": o.text, "tokens": o.tokens, "hit_limit": o.hit_limit}
-                    for r, o in zip(chunk, outputs, strict=True)
-                )
-                done = start + len(chunk)
+            started, done = time.perf_counter(), 0
+            for chunk in chunks_of(requests, batch):
+                generate_chunk(backend, chunk, store)
+                done += len(chunk)
                 progress.update(task, completed=done, rate=f"{done / (time.perf_counter() - started):.2f} items/s")
 
 

@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from medr1_cli.config import RESOLVED_CONFIG_NAME, Medr1Config
+from medr1_cli.devices import visible_devices
 from medr1_cli.errors import Medr1Error
 from medr1_cli.fsutil import atomic_write_text
 from medr1_cli.train.presets import accelerate_config
@@ -80,12 +81,6 @@ def server_argv(config: Medr1Config, *, model_path: str, tensor_parallel: int, t
     if config.model.trust_remote_code:
         argv += ["--trust_remote_code", "true"]
     return argv
-
-
-def visible_devices(indices: list[int]) -> str:
-    """CUDA_VISIBLE_DEVICES for these GPU indices, counted within any mask this process already has."""
-    mask = [d.strip() for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
-    return ",".join(mask[i] if i < len(mask) else str(i) for i in indices)
 
 
 def build_plan(config: Medr1Config, layout: Layout, *, extra_args: list[str], model_path: str) -> Plan:

@@ -1,0 +1,158 @@
+"""Data-parallel generation for the native engine (`eval.data_parallel_size` > 1).
+
+The parent cuts the missing requests into the same batches one process would generate and deals
+them out round-robin to N worker processes (`python -m medr1_cli.evaluate.parallel`), each with its
+own model replica and, on GPU machines, its own `eval.tensor_parallel_size` GPUs. A worker appends
+every batch to its own shard of the completion store as soon as it is generated, so a killed run
+resumes like a single-process one; the parent shows the progress of all workers from the shards,
+and folds them into `completions.jsonl` when every worker has finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from medr1_cli.config import Medr1Config
+from medr1_cli.devices import visible_devices
+from medr1_cli.errors import ConfigError, Medr1Error
+from medr1_cli.evaluate.generate import CompletionStore, Request, chunks_of, generate_chunk
+from medr1_cli.fsutil import atomic_write_text
+
+WORK_FOLDER = "data-parallel"  # inside eval.output_dir: each worker's batches, its config and its log
+
+
+class WorkerError(Medr1Error):
+    title = "evaluation worker failed"
+
+
+def gpus_per_worker(config: Medr1Config, gpus: int) -> int | None:
+    """GPUs each worker gets (None on a machine without GPUs); every layout problem in one error."""
+    e = config.eval
+    if gpus == 0:
+        if e.tensor_parallel_size not in (None, 1):
+            raise ConfigError(f"eval.tensor_parallel_size {e.tensor_parallel_size}: this machine has no GPU",
+                              hint="leave it unset on CPU")
+        return None
+    per_worker = e.tensor_parallel_size or gpus // e.data_parallel_size
+    if per_worker < 1 or per_worker * e.data_parallel_size > gpus:
+        raise ConfigError(
+            f"eval.data_parallel_size {e.data_parallel_size} × tensor_parallel_size {e.tensor_parallel_size or 1} "
+            f"needs {max(per_worker, 1) * e.data_parallel_size} GPUs; this machine has {gpus}",
+            hint=f"use data_parallel_size × tensor_parallel_size ≤ {gpus}",
+        )
+    return per_worker
+
+
+def deal_batches(missing: dict[str, list[Request]], batch_size: int, workers: int) -> list[list[list[Request]]]:
+    """Each worker's batches: the single-process batches of every benchmark, dealt out in turn."""
+    batches = [chunk for requests in missing.values() for chunk in chunks_of(requests, batch_size)]
+    return [batches[k::workers] for k in range(workers)]
+
+
+def worker_command(work: Path, model_path: str, store: Path) -> list[str]:
+    return [sys.executable, "-m", "medr1_cli.evaluate.parallel", "--work", str(work), "--model", model_path,
+            "--store", str(store)]
+
+
+def generate_in_parallel(missing: dict[str, list[Request]], config: Medr1Config, model_path: str,
+                         store: CompletionStore, console: Console) -> None:
+    import torch
+
+    per_worker = gpus_per_worker(config, torch.cuda.device_count())
+    folder = store.path.parent / WORK_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / "medr1_config.yaml", config.to_yaml())
+    dealt = [b for b in deal_batches(missing, config.eval.batch_size, config.eval.data_parallel_size) if b]
+    processes: list[tuple[int, subprocess.Popen, Path]] = []
+    try:
+        for index, batches in enumerate(dealt):
+            work = folder / f"worker-{index}.json"
+            atomic_write_text(work, json.dumps([[dataclasses.asdict(r) for r in b] for b in batches]) + "\n")
+            env = dict(os.environ)
+            if per_worker:
+                env["CUDA_VISIBLE_DEVICES"] = visible_devices(range(index * per_worker, (index + 1) * per_worker))
+            log = folder / f"worker-{index}.log"
+            with log.open("w", encoding="utf-8") as handle:
+                command = worker_command(work, model_path, store.shard(index).path)
+                processes.append((index, subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT), log))
+        _follow(processes, store, sum(len(b) for batches in dealt for b in batches), console)
+    finally:
+        for _, process, _ in processes:  # a failed worker or Ctrl-C: the others stop too; their shards stay
+            if process.poll() is None:
+                process.terminate()
+        for _, process, _ in processes:
+            process.wait()
+    store.fold_shards()
+    shutil.rmtree(folder)  # kept only when a worker failed, for its log
+
+
+def _follow(processes: list[tuple[int, subprocess.Popen, Path]], store: CompletionStore, total: int,
+            console: Console) -> None:
+    """Progress over all workers, read from the shards' line counts; stops at the first failed worker."""
+    before = sum(_lines(store.shard(index).path) for index, _, _ in processes)
+    with Progress(TextColumn(f"[bold]{len(processes)} workers"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=console) as progress:
+        task = progress.add_task("generate", total=total, rate="")
+        started = time.perf_counter()
+        while True:
+            finished = [(index, process.poll(), log) for index, process, log in processes]
+            done = sum(_lines(store.shard(index).path) for index, _, _ in processes) - before
+            progress.update(task, completed=done, rate=f"{done / (time.perf_counter() - started):.2f} items/s")
+            failed = [(index, code, log) for index, code, log in finished if code not in (None, 0)]
+            if failed:
+                index, code, log = failed[0]
+                tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:])
+                raise WorkerError(f"worker {index} exited with code {code}; the end of {log}:\n{tail}",
+                                  hint="what the workers finished is kept: rerun the same command to go on")
+            if all(code == 0 for _, code, _ in finished):
+                return
+            time.sleep(0.5)
+
+
+def _lines(path: Path) -> int:
+    try:
+        with path.open("rb") as handle:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    except FileNotFoundError:
+        return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """A worker: generate the batches in --work with the model at --model, appending to --store."""
+    from medr1_cli.config import resolve_config
+    from medr1_cli.evaluate.generate import make_backend
+
+    parser = argparse.ArgumentParser(description="medr1's data-parallel evaluation worker (started by `medr1 evaluate`).")
+    parser.add_argument("--work", required=True, help="the JSON list of batches this worker generates")
+    parser.add_argument("--model", required=True, help="the resolved model folder or Hub id")
+    parser.add_argument("--store", required=True, help="this worker's shard of completions.jsonl")
+    args = parser.parse_args(argv)
+    work = Path(args.work)
+    try:
+        config = resolve_config(work.parent / "medr1_config.yaml", builtin_entries=False)
+        batches = [[Request(**{**r, "images": tuple(r["images"])}) for r in b] for b in json.loads(work.read_text())]
+        _, backend = make_backend(config, args.model)
+        store = CompletionStore(Path(args.store))
+        parent = os.getppid()
+        for batch in batches:
+            if os.getppid() != parent:  # `medr1 evaluate` was killed: stop, a rerun deals out the rest again
+                sys.exit(1)
+            generate_chunk(backend, batch, store)
+    except Medr1Error as err:
+        print(f"medr1: {err.title}\n{err.message}", file=sys.stderr)
+        sys.exit(err.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Data-parallel evaluation: GPU layouts, batches dealt to workers, worker supervision, resumable shards,
+and real worker processes on CPU giving exactly the single-process completions."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from rich.console import Console
+
+from medr1_cli.config import resolve_config
+from medr1_cli.devices import visible_devices
+from medr1_cli.errors import ConfigError
+from medr1_cli.evaluate import parallel
+from medr1_cli.evaluate.generate import CompletionStore, Request, chunks_of
+from tests.conftest import run_medr1
+
+
+def config_with(tmp_path, *overrides):
+    return resolve_config("tiny", [f"eval.output_dir={tmp_path / 'eval'}", *overrides])
+
+
+def requests(benchmark: str, count: int) -> list[Request]:
+    return [Request(f"k|{benchmark}|{i}", benchmark, str(i), 0, [{"role": "user", "content": f"q{i}"}])
+            for i in range(count)]
+
+
+def test_gpus_per_worker_and_every_impossible_layout(tmp_path):
+    assert parallel.gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=4"), 8) == 2
+    assert parallel.gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=3"), 8) == 2  # 2 GPUs left idle
+    assert parallel.gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=2",
+                                                "eval.tensor_parallel_size=1"), 8) == 1
+    assert parallel.gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=2"), 0) is None  # CPU workers
+    with pytest.raises(ConfigError) as caught:
+        parallel.gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=2", "eval.tensor_parallel_size=4"), 4)
+    assert "needs 8 GPUs; this machine has 4" in caught.value.message
+    with pytest.raises(ConfigError, match="needs 5 GPUs"):
+        parallel.gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=5"), 4)
+    with pytest.raises(ConfigError, match="this machine has no GPU"):
+        parallel.gpus_per_worker(config_with(tmp_path, "eval.tensor_parallel_size=2"), 0)
+
+
+def test_workers_get_consecutive_gpus_within_the_callers_mask(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,5,6,7")
+    assert [visible_devices(range(k * 2, k * 2 + 2)) for k in range(2)] == ["4,5", "6,7"]
+
+
+def test_batches_are_the_single_process_batches_dealt_in_turn():
+    missing = {"medqa": requests("medqa", 10), "pubmedqa": requests("pubmedqa", 3)}
+    dealt = parallel.deal_batches(missing, 4, 2)
+    single = chunks_of(missing["medqa"], 4) + chunks_of(missing["pubmedqa"], 4)  # 4 + 4 + 2, then 3
+    assert dealt == [[single[0], single[2]], [single[1], single[3]]]
+    assert parallel.deal_batches({"medqa": requests("medqa", 2)}, 4, 3) == [[requests("medqa", 2)], [], []]
+
+
+def test_shards_are_read_with_the_store_and_folded_into_it(tmp_path):
+    store = CompletionStore(tmp_path / "completions.jsonl")
+    store.add([{"key": "a", "completion": "1"}])
+    store.shard(0).add([{"key": "b", "completion": "2"}])
+    store.shard(1).add([{"key": "c", "completion": "3"}, {"key": "a", "completion": "1"}])
+    (tmp_path / "completions-dp1.jsonl").open("a").write('{"key": "d", "compl')  # a killed worker's last line
+    resumed = CompletionStore(tmp_path / "completions.jsonl")
+    assert sorted(resumed.done) == ["a", "b", "c"]
+    resumed.fold_shards()
+    assert not resumed.shards()
+    assert sorted(CompletionStore(tmp_path / "completions.jsonl").done) == ["a", "b", "c"]
+
+
+def test_a_failing_worker_stops_the_others_and_names_its_log(tmp_path, monkeypatch):
+    def command(work, model_path, store):
+        if work.name == "worker-0.json":
+            return [sys.executable, "-c", "import sys; print('out of memory on cuda:0'); sys.exit(3)"]
+        return [sys.executable, "-c", "import time; time.sleep(60)"]
+
+    monkeypatch.setattr(parallel, "worker_command", command)
+    config = config_with(tmp_path, "eval.data_parallel_size=2", "eval.batch_size=1")
+    store = CompletionStore(tmp_path / "eval" / "completions.jsonl")
+    with pytest.raises(parallel.WorkerError) as caught:
+        parallel.generate_in_parallel({"medqa": requests("medqa", 2)}, config, "model", store, Console(quiet=True))
+    assert "worker 0 exited with code 3" in caught.value.message and "out of memory on cuda:0" in caught.value.message
+    assert "rerun the same command" in caught.value.hint
+    assert (tmp_path / "eval" / "data-parallel" / "worker-0.log").is_file()  # kept for the user
+
+
+@pytest.mark.slow
+def test_two_cpu_workers_generate_exactly_what_one_process_does(tmp_path):
+    common = ["-c", "tiny", "-b", "medxpertqa", "-b", "pubmedqa",
+              "--set", "eval.data={medxpertqa: builtin:medxpertqa, pubmedqa: builtin:pubmedqa}",
+              "--set", "eval.batch_size=4", "--set", "eval.max_new_tokens=16", "--set", "eval.limit=10",
+              "--set", f"data.output_dir={tmp_path / 'data'}"]
+    one = run_medr1("evaluate", *common, "-o", str(tmp_path / "one"))
+    assert one.returncode == 0, one.stderr
+    two = run_medr1("evaluate", *common, "-o", str(tmp_path / "two"), "--set", "eval.data_parallel_size=2")
+    assert two.returncode == 0, two.stderr
+    assert "20 completions generated (native engine, hf × 2 workers)" in two.stdout
+
+    def completions(folder):
+        return {k: row["completion"] for k, row in CompletionStore(tmp_path / folder / "completions.jsonl").done.items()}
+
+    assert len(completions("two")) == 20 and completions("two") == completions("one")  # greedy: same batches, same text
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == [
+        "completions.jsonl", "medr1_config.yaml", "results.json", "results.md"]  # shards folded, work files gone
+
+    def predictions(folder):
+        benchmarks = json.loads((tmp_path / folder / "results.json").read_text())["benchmarks"]
+        return {name: [item["predictions"] for item in b["items"]] for name, b in benchmarks.items()}
+
+    assert predictions("two") == predictions("one")
