@@ -3,6 +3,7 @@ scoring, statistics checked by hand, exclusion of training items, reports."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import time
@@ -14,7 +15,7 @@ from medr1_cli.config import resolve_config
 from medr1_cli.data.prepare import prepare_data
 from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.data.record import Metadata, QARecord
-from medr1_cli.errors import ConfigError, DataError
+from medr1_cli.errors import ConfigError, DataError, MissingExtraError
 from medr1_cli.evaluate.generate import CompletionStore, Request
 from medr1_cli.evaluate.registry import BENCHMARKS, BenchmarkData
 from medr1_cli.evaluate.run import markdown_table, run_evaluation, score
@@ -309,6 +310,10 @@ def test_lm_eval_data_parallel_goes_to_its_vllm_model_and_is_refused_for_hf(tmp_
 
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 8)
     config = tiny_eval(tmp_path, "eval.data_parallel_size=4")
+    with pytest.raises(MissingExtraError, match="ray"):  # not installed here: lm-eval shares out replicas with ray
+        model_arguments(config, "model", "vllm", tokenizer=None)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object() if name == "ray" else real_find_spec(name))
     arguments = model_arguments(config, "model", "vllm", tokenizer=None)
     assert (arguments["data_parallel_size"], arguments["tensor_parallel_size"]) == (4, 2)
     with pytest.raises(ConfigError, match="data_parallel_size > 1 with --engine lm-eval") as caught:

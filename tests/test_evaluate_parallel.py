@@ -4,7 +4,11 @@ and real worker processes on CPU giving exactly the single-process completions."
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -14,7 +18,7 @@ from medr1_cli.devices import visible_devices
 from medr1_cli.errors import ConfigError
 from medr1_cli.evaluate import parallel
 from medr1_cli.evaluate.generate import CompletionStore, Request, chunks_of
-from tests.conftest import run_medr1
+from tests.conftest import medr1_executable, run_medr1
 
 
 def config_with(tmp_path, *overrides):
@@ -57,14 +61,18 @@ def test_batches_are_the_single_process_batches_dealt_in_turn():
 def test_shards_are_read_with_the_store_and_folded_into_it(tmp_path):
     store = CompletionStore(tmp_path / "completions.jsonl")
     store.add([{"key": "a", "completion": "1"}])
-    store.shard(0).add([{"key": "b", "completion": "2"}])
-    store.shard(1).add([{"key": "c", "completion": "3"}, {"key": "a", "completion": "1"}])
-    (tmp_path / "completions-dp1.jsonl").open("a").write('{"key": "d", "compl')  # a killed worker's last line
+    CompletionStore(store.shard_path(0)).add([{"key": "b", "completion": "2"}])
+    CompletionStore(store.shard_path(1)).add([{"key": "c", "completion": "3"}, {"key": "a", "completion": "1"}])
+    with store.shard_path(1).open("a") as shard:
+        shard.write('{"key": "d", "compl')  # a killed worker's half-written last row
     resumed = CompletionStore(tmp_path / "completions.jsonl")
     assert sorted(resumed.done) == ["a", "b", "c"]
+    CompletionStore(store.shard_path(1)).add([{"key": "e", "completion": "5"}])  # the rerun's worker goes on
+    resumed = CompletionStore(tmp_path / "completions.jsonl")
+    assert sorted(resumed.done) == ["a", "b", "c", "e"]  # e starts a new line: not lost after the cut row
     resumed.fold_shards()
     assert not resumed.shards()
-    assert sorted(CompletionStore(tmp_path / "completions.jsonl").done) == ["a", "b", "c"]
+    assert sorted(CompletionStore(tmp_path / "completions.jsonl").done) == ["a", "b", "c", "e"]
 
 
 def test_a_failing_worker_stops_the_others_and_names_its_log(tmp_path, monkeypatch):
@@ -107,3 +115,41 @@ def test_two_cpu_workers_generate_exactly_what_one_process_does(tmp_path):
         return {name: [item["predictions"] for item in b["items"]] for name, b in benchmarks.items()}
 
     assert predictions("two") == predictions("one")
+
+
+def workers_alive(marker: str) -> list[int]:
+    """Pids of live processes whose command line mentions `marker` (the test's own folder)."""
+    alive = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = next(line for line in (proc / "status").read_text().splitlines() if line.startswith("State:"))
+        except (OSError, StopIteration):
+            continue
+        if "medr1_cli.evaluate.parallel" in cmdline and marker in cmdline and "zombie" not in state:
+            alive.append(int(proc.name))
+    return alive
+
+
+@pytest.mark.slow
+def test_killing_evaluate_stops_its_workers_and_a_rerun_generates_only_the_rest(tmp_path):
+    args = ["evaluate", "-c", "tiny", "-b", "medxpertqa", "--set", "eval.data={medxpertqa: builtin:medxpertqa}",
+            "--set", "eval.batch_size=1", "--set", "eval.max_new_tokens=48", "--set", "eval.data_parallel_size=2",
+            "--set", f"data.output_dir={tmp_path / 'data'}", "-o", str(tmp_path / "eval")]
+    parent = subprocess.Popen([medr1_executable(), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = tmp_path / "eval" / "completions.jsonl"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and len(CompletionStore(store).done) < 6:
+        time.sleep(0.2)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while workers_alive(str(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not workers_alive(str(tmp_path))  # no orphan goes on generating beside the rerun's workers
+    kept = len(CompletionStore(store).done)
+    assert 6 <= kept < 64
+    resumed = run_medr1(*args)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{64 - kept} completions generated (native engine, hf × 2 workers), {kept} reused" in resumed.stdout
+    assert len(CompletionStore(store).done) == 64 and not CompletionStore(store).shards()

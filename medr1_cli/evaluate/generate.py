@@ -76,8 +76,8 @@ class CompletionStore:
         for file in (path, *self.shards()):
             self.done.update(_read_rows(file))
 
-    def shard(self, index: int) -> CompletionStore:
-        return CompletionStore(self.path.with_name(f"{self.path.stem}-dp{index}{self.path.suffix}"))
+    def shard_path(self, index: int) -> Path:
+        return self.path.with_name(f"{self.path.stem}-dp{index}{self.path.suffix}")
 
     def shards(self) -> list[Path]:
         return sorted(self.path.parent.glob(f"{self.path.stem}-dp*{self.path.suffix}"))
@@ -85,8 +85,9 @@ class CompletionStore:
     def add(self, rows: Iterable[dict]) -> None:
         rows = list(rows)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        separator = "\n" if _ends_mid_line(self.path) else ""  # after a killed run's half-written row
         with self.path.open("a", encoding="utf-8") as handle:
-            handle.write("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+            handle.write(separator + "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
             handle.flush()
         self.done.update({row["key"]: row for row in rows})
 
@@ -95,6 +96,14 @@ class CompletionStore:
         for shard in self.shards():
             self.add(_read_rows(shard).values())
             shard.unlink()
+
+
+def _ends_mid_line(path: Path) -> bool:
+    if not path.is_file() or path.stat().st_size == 0:
+        return False
+    with path.open("rb") as handle:
+        handle.seek(-1, 2)
+        return handle.read(1) != b"\n"
 
 
 def _read_rows(path: Path) -> dict[str, dict]:
@@ -220,10 +229,12 @@ def vllm_backend(config: Medr1Config, model_path: str) -> Backend:
     llm = LLM(model=model_path, revision=config.model.revision, trust_remote_code=config.model.trust_remote_code,
               tensor_parallel_size=e.tensor_parallel_size or max(1, torch.cuda.device_count()), seed=e.seed,
               dtype=config.model.dtype)
-    params = SamplingParams(temperature=e.temperature, top_p=e.top_p, max_tokens=e.max_new_tokens, seed=e.seed)
     chat_template = chat_template_text(config.model)
 
     def generate(requests: list[Request]) -> list[Generation]:
+        # A request's seed fixes its sampling, so each sample of a question gets its own seed.
+        params = [SamplingParams(temperature=e.temperature, top_p=e.top_p, max_tokens=e.max_new_tokens,
+                                 seed=e.seed + r.sample) for r in requests]
         outputs = llm.chat([r.messages for r in requests], params, chat_template=chat_template, use_tqdm=False)
         return [Generation(o.outputs[0].text, len(o.outputs[0].token_ids), o.outputs[0].finish_reason == "length")
                 for o in outputs]
@@ -245,13 +256,19 @@ def resolve_backend(config: Medr1Config) -> str:
     return name
 
 
-def make_backend(config: Medr1Config, model_path: str) -> tuple[str, Backend]:
+def backend_for(config: Medr1Config, model_path: str) -> str:
+    """The backend that will generate for this model: `resolve_backend`, with VQA models on hf."""
     name = resolve_backend(config)
     if name == "vllm" and is_vision_model(model_path):
         if config.eval.backend == "vllm":
             raise ConfigError("eval.backend vllm: VQA benchmarks are generated with the hf backend in this version",
                               hint="use --backend hf (or auto)")
         name = "hf"  # auto: vLLM's multimodal path is not wired here yet
+    return name
+
+
+def make_backend(config: Medr1Config, model_path: str) -> tuple[str, Backend]:
+    name = backend_for(config, model_path)
     return name, (vllm_backend if name == "vllm" else hf_backend)(config, model_path)
 
 

@@ -12,6 +12,7 @@ The folder also works with the lm-eval CLI:
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from rich.markup import escape
 
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.prompts import TEMPLATES, build_prompt
-from medr1_cli.errors import ConfigError
+from medr1_cli.errors import ConfigError, MissingExtraError
 from medr1_cli.evaluate.generate import CompletionStore, Request, resolve_backend
 from medr1_cli.evaluate.registry import BenchmarkData
 from medr1_cli.fsutil import atomic_write_text
@@ -117,6 +118,9 @@ def model_arguments(config: Medr1Config, model_path: str, backend: str, tokenize
         from medr1_cli.evaluate.parallel import gpus_per_worker
 
         per_replica = gpus_per_worker(config, torch.cuda.device_count()) or 1
+        if config.eval.data_parallel_size > 1 and importlib.util.find_spec("ray") is None:
+            raise MissingExtraError("ray", "lm-eval's vllm model with eval.data_parallel_size > 1", "ray",
+                                    install="pip install ray   (or evaluate with --engine native, which needs no ray)")
         return {**common, "tensor_parallel_size": per_replica, "data_parallel_size": config.eval.data_parallel_size,
                 "seed": config.eval.seed}
     if config.eval.data_parallel_size > 1:

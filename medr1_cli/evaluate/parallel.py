@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from medr1_cli.config import Medr1Config
 from medr1_cli.devices import visible_devices
 from medr1_cli.errors import ConfigError, Medr1Error
-from medr1_cli.evaluate.generate import CompletionStore, Request, chunks_of, generate_chunk
+from medr1_cli.evaluate.generate import CompletionStore, Request, backend_for, chunks_of, generate_chunk
 from medr1_cli.fsutil import atomic_write_text
 
 WORK_FOLDER = "data-parallel"  # inside eval.output_dir: each worker's batches, its config and its log
@@ -44,11 +45,11 @@ def gpus_per_worker(config: Medr1Config, gpus: int) -> int | None:
             raise ConfigError(f"eval.tensor_parallel_size {e.tensor_parallel_size}: this machine has no GPU",
                               hint="leave it unset on CPU")
         return None
-    per_worker = e.tensor_parallel_size or gpus // e.data_parallel_size
-    if per_worker < 1 or per_worker * e.data_parallel_size > gpus:
+    per_worker = max(1, e.tensor_parallel_size or gpus // e.data_parallel_size)
+    if per_worker * e.data_parallel_size > gpus:
         raise ConfigError(
-            f"eval.data_parallel_size {e.data_parallel_size} × tensor_parallel_size {e.tensor_parallel_size or 1} "
-            f"needs {max(per_worker, 1) * e.data_parallel_size} GPUs; this machine has {gpus}",
+            f"eval.data_parallel_size {e.data_parallel_size} × {per_worker} GPU(s) per replica "
+            f"(eval.tensor_parallel_size) needs {per_worker * e.data_parallel_size} GPUs; this machine has {gpus}",
             hint=f"use data_parallel_size × tensor_parallel_size ≤ {gpus}",
         )
     return per_worker
@@ -62,14 +63,16 @@ def deal_batches(missing: dict[str, list[Request]], batch_size: int, workers: in
 
 def worker_command(work: Path, model_path: str, store: Path) -> list[str]:
     return [sys.executable, "-m", "medr1_cli.evaluate.parallel", "--work", str(work), "--model", model_path,
-            "--store", str(store)]
+            "--store", str(store), "--parent", str(os.getpid())]
 
 
 def generate_in_parallel(missing: dict[str, list[Request]], config: Medr1Config, model_path: str,
-                         store: CompletionStore, console: Console) -> None:
+                         store: CompletionStore, console: Console) -> str:
+    """Generate `missing` with eval.data_parallel_size workers; returns the backend label for the results."""
     import torch
 
     per_worker = gpus_per_worker(config, torch.cuda.device_count())
+    backend = backend_for(config, model_path)  # a missing extra or a refused backend: said once, here
     folder = store.path.parent / WORK_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(folder / "medr1_config.yaml", config.to_yaml())
@@ -84,37 +87,51 @@ def generate_in_parallel(missing: dict[str, list[Request]], config: Medr1Config,
                 env["CUDA_VISIBLE_DEVICES"] = visible_devices(range(index * per_worker, (index + 1) * per_worker))
             log = folder / f"worker-{index}.log"
             with log.open("w", encoding="utf-8") as handle:
-                command = worker_command(work, model_path, store.shard(index).path)
-                processes.append((index, subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT), log))
+                # Its own session, so stopping it stops what it started too (vLLM's engine processes).
+                command = worker_command(work, model_path, store.shard_path(index))
+                processes.append((index, subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                                                          start_new_session=True), log))
         _follow(processes, store, sum(len(b) for batches in dealt for b in batches), console)
     finally:
-        for _, process, _ in processes:  # a failed worker or Ctrl-C: the others stop too; their shards stay
-            if process.poll() is None:
-                process.terminate()
-        for _, process, _ in processes:
-            process.wait()
+        _stop([process for _, process, _ in processes])  # a failed worker or Ctrl-C: their shards stay
     store.fold_shards()
     shutil.rmtree(folder)  # kept only when a worker failed, for its log
+    return f"{backend} × {len(dealt)} workers"
+
+
+def _stop(processes: list[subprocess.Popen], grace: float = 30.0) -> None:
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def _follow(processes: list[tuple[int, subprocess.Popen, Path]], store: CompletionStore, total: int,
             console: Console) -> None:
     """Progress over all workers, read from the shards' line counts; stops at the first failed worker."""
-    before = sum(_lines(store.shard(index).path) for index, _, _ in processes)
+    shards = [store.shard_path(index) for index, _, _ in processes]
+    before = sum(_lines(shard) for shard in shards)
     with Progress(TextColumn(f"[bold]{len(processes)} workers"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=console) as progress:
         task = progress.add_task("generate", total=total, rate="")
         started = time.perf_counter()
         while True:
             finished = [(index, process.poll(), log) for index, process, log in processes]
-            done = sum(_lines(store.shard(index).path) for index, _, _ in processes) - before
+            done = sum(_lines(shard) for shard in shards) - before
             progress.update(task, completed=done, rate=f"{done / (time.perf_counter() - started):.2f} items/s")
             failed = [(index, code, log) for index, code, log in finished if code not in (None, 0)]
             if failed:
                 index, code, log = failed[0]
                 tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:])
+                fix = "fix what it reports, then rerun" if code == Medr1Error.exit_code else "rerun the same command"
                 raise WorkerError(f"worker {index} exited with code {code}; the end of {log}:\n{tail}",
-                                  hint="what the workers finished is kept: rerun the same command to go on")
+                                  hint=f"{fix}: what the workers finished is kept and not generated again")
             if all(code == 0 for _, code, _ in finished):
                 return
             time.sleep(0.5)
@@ -137,21 +154,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", required=True, help="the JSON list of batches this worker generates")
     parser.add_argument("--model", required=True, help="the resolved model folder or Hub id")
     parser.add_argument("--store", required=True, help="this worker's shard of completions.jsonl")
+    parser.add_argument("--parent", type=int, required=True, help="the pid of `medr1 evaluate`; its death stops us")
     args = parser.parse_args(argv)
+    _die_with(args.parent)
     work = Path(args.work)
     try:
         config = resolve_config(work.parent / "medr1_config.yaml", builtin_entries=False)
         batches = [[Request(**{**r, "images": tuple(r["images"])}) for r in b] for b in json.loads(work.read_text())]
         _, backend = make_backend(config, args.model)
         store = CompletionStore(Path(args.store))
-        parent = os.getppid()
         for batch in batches:
-            if os.getppid() != parent:  # `medr1 evaluate` was killed: stop, a rerun deals out the rest again
-                sys.exit(1)
             generate_chunk(backend, batch, store)
     except Medr1Error as err:
-        print(f"medr1: {err.title}\n{err.message}", file=sys.stderr)
+        print(f"medr1: {err.title}\n{err.message}" + (f"\nhint: {err.hint}" if err.hint else ""), file=sys.stderr)
         sys.exit(err.exit_code)
+
+
+def _die_with(parent: int) -> None:
+    """Stop when `medr1 evaluate` dies, even by SIGKILL: an orphaned worker would go on generating (and
+    holding its GPUs) beside the workers of a rerun."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before we asked
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from medr1_cli.config import Medr1Config
 from medr1_cli.data.prompts import TEMPLATES, build_prompt
 from medr1_cli.evaluate.generate import (
     COMPLETIONS_NAME, CompletionStore, Request, chunks_of, generate_chunk, make_backend, model_fingerprint,
-    resolve_backend, settings_fingerprint,
+    settings_fingerprint,
 )
 from medr1_cli.evaluate.registry import BenchmarkData, find_benchmark, load_benchmark, training_ids
 from medr1_cli.evaluate.stats import bootstrap, wilson
@@ -91,8 +91,7 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
     elif generated and config.eval.data_parallel_size > 1:
         from medr1_cli.evaluate.parallel import generate_in_parallel
 
-        generate_in_parallel(missing, config, model_path, store, console)
-        backend_name = f"{resolve_backend(config)} × {config.eval.data_parallel_size} workers"
+        backend_name = generate_in_parallel(missing, config, model_path, store, console)
     elif generated:
         backend_name, backend = make_backend(config, model_path)
         _generate(missing, backend, store, config.eval.batch_size, console)
