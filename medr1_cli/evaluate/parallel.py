@@ -5,7 +5,7 @@ them out round-robin to N worker processes (`python -m medr1_cli.evaluate.parall
 own model replica and, on GPU machines, its own `eval.tensor_parallel_size` GPUs. A worker appends
 every batch to its own shard of the completion store as soon as it is generated, so a killed run
 resumes like a single-process one; the parent shows the progress of all workers from the shards,
-and folds them into `completions.jsonl` when every worker has finished.
+which `run_evaluation` folds into `completions.jsonl` when every worker has finished.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from medr1_cli.devices import visible_devices
 from medr1_cli.errors import ConfigError, Medr1Error
 from medr1_cli.evaluate.generate import CompletionStore, Request, backend_for, chunks_of, generate_chunk
 from medr1_cli.fsutil import atomic_write_text
+from medr1_cli.processes import stop, tail
 
 WORK_FOLDER = "data-parallel"  # inside eval.output_dir: each worker's batches, its config and its log
 
@@ -93,23 +94,9 @@ def generate_in_parallel(missing: dict[str, list[Request]], config: Medr1Config,
                                                           start_new_session=True), log))
         _follow(processes, store, sum(len(b) for batches in dealt for b in batches), console)
     finally:
-        _stop([process for _, process, _ in processes])  # a failed worker or Ctrl-C: their shards stay
-    store.fold_shards()
+        stop(*(process for _, process, _ in processes), grace=30.0)  # a failed worker or Ctrl-C: shards stay
     shutil.rmtree(folder)  # kept only when a worker failed, for its log
     return f"{backend} × {len(dealt)} workers"
-
-
-def _stop(processes: list[subprocess.Popen], grace: float = 30.0) -> None:
-    for process in processes:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def _follow(processes: list[tuple[int, subprocess.Popen, Path]], store: CompletionStore, total: int,
@@ -128,9 +115,8 @@ def _follow(processes: list[tuple[int, subprocess.Popen, Path]], store: Completi
             failed = [(index, code, log) for index, code, log in finished if code not in (None, 0)]
             if failed:
                 index, code, log = failed[0]
-                tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:])
                 fix = "fix what it reports, then rerun" if code == Medr1Error.exit_code else "rerun the same command"
-                raise WorkerError(f"worker {index} exited with code {code}; the end of {log}:\n{tail}",
+                raise WorkerError(f"worker {index} exited with code {code}; the end of {log}:\n{tail(log)}",
                                   hint=f"{fix}: what the workers finished is kept and not generated again")
             if all(code == 0 for _, code, _ in finished):
                 return

@@ -95,7 +95,7 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
     elif generated:
         backend_name, backend = make_backend(config, model_path)
         _generate(missing, backend, store, config.eval.batch_size, console)
-    store.fold_shards()  # what the workers of an interrupted data-parallel run stored
+    store.fold_shards()  # what data-parallel workers stored, in this run or in an interrupted one
     console.print(f"{generated} completions generated ({config.eval.engine} engine, {backend_name}), "
                   f"{sum(len(r) for r in requests.values()) - generated} reused from {escape(str(store.path))}")
 

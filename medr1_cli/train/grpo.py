@@ -21,7 +21,7 @@ from typing import Any
 
 from rich.console import Console
 
-from medr1_cli.config import Medr1Config, resolve_config
+from medr1_cli.config import RESOLVED_CONFIG_NAME, Medr1Config, ModelSection, resolve_config
 from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.errors import ConfigError, DataError, Medr1Error
 from medr1_cli.rewards import build_rewards, columns_needed, option_names
@@ -255,35 +255,27 @@ def resume_from(config: Medr1Config) -> str | None:
     return str(path) if path else None
 
 
-def _model_identity(model: dict[str, Any]) -> tuple:
+def _model_identity(model: ModelSection) -> tuple:
     """What a checkpoint's weights depend on: the base model and, for LoRA, the adapter's shape."""
-    name = str(model.get("name_or_path"))
+    name = model.name_or_path
     if Path(name).exists():
         name = str(Path(name).resolve())
-    lora = model.get("lora") or {}
-    shape = (lora.get("r"), lora.get("alpha"), tuple(lora.get("target_modules") or ())) if lora.get("enabled") else None
-    return name, shape
+    lora = model.lora
+    return name, (lora.r, lora.alpha, tuple(lora.target_modules)) if lora.enabled else None
 
 
 def _check_same_model(config: Medr1Config, checkpoint: Path) -> None:
     """Refuse to resume a checkpoint trained from another model (e.g. a demo folder reused with --model):
     TRL would fail deep inside weight loading, or worse, load what fits."""
-    import yaml
-
-    from medr1_cli.config import RESOLVED_CONFIG_NAME
-
     recorded = checkpoint.parent / RESOLVED_CONFIG_NAME
     if not recorded.is_file():
         return
-    before = (yaml.safe_load(recorded.read_text(encoding="utf-8")) or {}).get("model") or {}
-    now = config.model.model_dump()
+    before, now = resolve_config(recorded, builtin_entries=False).model, config.model
     if _model_identity(before) == _model_identity(now):
         return
 
-    def described(model: dict[str, Any]) -> str:
-        lora = model.get("lora") or {}
-        weights = f"LoRA r={lora.get('r')}" if lora.get("enabled") else "all weights"
-        return f"{model.get('name_or_path')} ({weights})"
+    def described(model: ModelSection) -> str:
+        return f"{model.name_or_path} ({f'LoRA r={model.lora.r}' if model.lora.enabled else 'all weights'})"
 
     raise ConfigError(
         f"train.resume: {checkpoint} was trained from {described(before)}, but this config trains "

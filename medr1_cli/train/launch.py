@@ -29,6 +29,7 @@ from medr1_cli.config import RESOLVED_CONFIG_NAME, Medr1Config
 from medr1_cli.devices import visible_devices
 from medr1_cli.errors import Medr1Error
 from medr1_cli.fsutil import atomic_write_text
+from medr1_cli.processes import stop, tail
 from medr1_cli.train.presets import accelerate_config
 from medr1_cli.train.preflight import Layout
 
@@ -214,7 +215,7 @@ def wait_for_health(plan: Plan, server: subprocess.Popen, poll: float = 1.0) -> 
         if server.poll() is not None:
             raise LaunchError(
                 f"the vLLM server exited with code {server.returncode} before it was ready",
-                hint=f"its output is in {plan.run_dir / SERVER_LOG_NAME}; last lines:\n{_tail(plan.run_dir / SERVER_LOG_NAME)}",
+                hint=f"its output is in {plan.run_dir / SERVER_LOG_NAME}; last lines:\n{tail(plan.run_dir / SERVER_LOG_NAME)}",
             )
         if _healthy(plan.health_url, timeout=poll) and server.poll() is None:
             return
@@ -223,24 +224,3 @@ def wait_for_health(plan: Plan, server: subprocess.Popen, poll: float = 1.0) -> 
         f"the vLLM server did not answer {plan.health_url} within {plan.server_timeout:.0f} s",
         hint=f"raise train.vllm_server_timeout for a large model, or read {plan.run_dir / SERVER_LOG_NAME}",
     )
-
-
-def stop(process: subprocess.Popen, grace: float = 20.0) -> None:
-    """SIGTERM the process group, then SIGKILL whatever is left after `grace` seconds."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        pass
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except FileNotFoundError:
-        return "(no output)"
