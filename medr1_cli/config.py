@@ -388,10 +388,12 @@ class EvalSection(_Section):
         description="PubMedQA items: all 1000 expert-labelled PQA-L questions (as the reference's table) or the "
         "official 500-question test (needs test_ground_truth.json beside ori_pqal.json).",
     )
-    gpqa_dedup: bool = Field(
-        True,
-        description="Score each GPQA question once: the HuatuoGPT-o1 bundle repeats its 78 questions five times "
-        "with shuffled options.",
+    dedup: list[BenchmarkName] = Field(
+        default_factory=lambda: ["gpqa_med"],
+        description="Benchmarks whose repeated questions (same text and options, in any order) are scored once. "
+        "Default: GPQA only — GPQA has 78 Biology questions, and the HuatuoGPT-o1 bundle repeats each five times "
+        "with shuffled options. Every other benchmark is scored row by row, as its owners count (MMLU-Pro Medical: "
+        "1,535 rows); the number of distinct questions is reported either way.",
     )
     output_dir: str = Field("results/medr1", description="Where completions and results go.")
 

@@ -24,6 +24,15 @@ class DataError(Medr1Error):
     title = "bad input data"
 
 
+class RowDefect(Exception):
+    """One data row that is wrong. Loaders raise it per row; the caller reports every defective row of
+    a file at once (file:line and message) or, with `data.on_bad_item: skip`, counts them by `reason`."""
+
+    def __init__(self, message: str, reason: str = "malformed row"):
+        super().__init__(message)
+        self.message, self.reason = message, reason
+
+
 class MissingExtraError(Medr1Error):
     """An optional dependency group is not installed; the hint carries the install command."""
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from medr1_cli.data.formats import FORMATS, LoadOptions, load_records, strip_embedded_options
+from medr1_cli.data.formats import EMBEDDED_MISMATCH, FORMATS, LoadOptions, load_records, strip_embedded_options
 from medr1_cli.data.sources import builtin_files, read_source
 from medr1_cli.errors import DataError
 
@@ -37,7 +37,7 @@ def test_medqa_four_and_five_options(tmp_path):
             "options": {"A": "Vitamin C", "B": "Thiamine", "C": "Niacin", "D": "Folate", "E": "Vitamin K"},
             "meta_info": "step1"}
     loaded = load(write_jsonl(tmp_path / "train.jsonl", [MEDQA_ROW, five]))
-    assert loaded.format == "medqa"
+    assert loaded.format == "generic"
     first, second = loaded.records
     assert (first.source, first.answer, first.metadata.step) == ("medqa", "A", "step2&3")
     assert list(second.options) == list("ABCDE") and second.answer == "E"
@@ -178,11 +178,18 @@ def test_medxpertqa_never_shows_the_options_twice(tmp_path):
     assert (record.metadata.question_type, record.metadata.medical_task) == ("Reasoning", "Treatment")
 
 
-def test_medxpertqa_with_mismatched_embedded_options_is_an_error(tmp_path):
+def test_medxpertqa_with_mismatched_embedded_options_shows_the_options_field_and_says_so(tmp_path):
     row = xpert_row(1)
     row["question"] = row["question"].replace("choice c", "something else")
-    with pytest.raises(DataError, match="embeds answer choices that differ"):
-        load(write_jsonl(tmp_path / "test.jsonl", [row]))
+    path = write_jsonl(tmp_path / "test.jsonl", [xpert_row(0), row])
+    loaded = load(path)
+    record = loaded.records[1]
+    # the label refers to the options field: it is what the model sees, and the embedded list is cut
+    assert record.question == "A 50-year-old with finding 1. What next?"
+    assert record.options["C"] == "choice c" and record.answer == "G"
+    assert loaded.skipped == {}
+    assert list(loaded.notes.values()) == [[f"{path}:2"]]
+    assert loaded.note_lines() == [f"{EMBEDDED_MISMATCH}: 1 row(s) ({path}:2)"]
 
 
 def test_strip_embedded_options_is_exact():
@@ -244,8 +251,8 @@ def test_missing_field_names_it_and_the_format(tmp_path):
     row = {k: v for k, v in MEDQA_ROW.items() if k != "question"}
     path = write_jsonl(tmp_path / "train.jsonl", [MEDQA_ROW, row])
     with pytest.raises(DataError) as caught:
-        load(path, format="medqa")
-    assert caught.value.message.startswith(f"{path}:2: missing field 'question' for format 'medqa'")
+        load(path, format="medqa")  # the old name of the generic layout still forces it
+    assert f"\n  {path}:2: missing field 'question' for format 'generic'" in caught.value.message
     assert "rows need: question, options, answer_idx" in caught.value.message
 
 
@@ -298,7 +305,7 @@ def test_missing_source_and_offline_hub(tmp_path):
 
 
 def test_every_builtin_demo_file_loads_in_its_own_format():
-    expected = {"medqa": ("medqa", 64), "medxpertqa": ("medxpertqa", 64), "medmcqa": ("medmcqa", 14),
+    expected = {"medqa": ("generic", 64), "medxpertqa": ("medxpertqa", 64), "medmcqa": ("medmcqa", 14),
                 "pubmedqa": ("pubmedqa", 12), "mmlu_pro": ("mmlu_pro", 12), "gpqa": ("gpqa", 10),
                 "omnimedvqa": ("omnimedvqa", 80)}  # generated with its images on first use
     assert set(builtin_files()) == set(expected)

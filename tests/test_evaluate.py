@@ -77,7 +77,7 @@ def test_scoring_counts_unparseable_and_truncated_as_wrong(tmp_path):
     store = CompletionStore(tmp_path / "c.jsonl")
     requests = [Request(f"k{r.id}", "medqa", r.id, 0, []) for r in records]
     store.add({"key": f"k{i}", "completion": text, "hit_limit": limit, "tokens": 1} for i, (text, limit) in completions.items())
-    result = score(BenchmarkData(BENCHMARKS["medqa"], records, ["x"], 0, {}, []), requests, store, thinks=False)
+    result = score(BenchmarkData(BENCHMARKS["medqa"], records, ["x"], 0, {}, [], ["generic"], 4, 4, False), requests, store, thinks=False)
     assert (result["n"], result["correct"], result["accuracy"]) == (4, 1, 0.25)
     assert (result["unparseable_rate"], result["truncated_rate"]) == (0.25, 0.25)
     assert result["wilson_95"] == pytest.approx(list(wilson(1, 4)))
@@ -92,7 +92,7 @@ def test_majority_and_mean_at_n(tmp_path):
     texts = {("q1", 0): "A", ("q1", 1): "A", ("q1", 2): "C", ("q2", 0): "A", ("q2", 1): "B", ("q2", 2): "C"}
     requests = [Request(f"{i}-{s}", "medqa", i, s, []) for (i, s) in texts]
     store.add({"key": f"{i}-{s}", "completion": t, "hit_limit": False, "tokens": 1} for (i, s), t in texts.items())
-    result = score(BenchmarkData(BENCHMARKS["medqa"], records, ["x"], 0, {}, []), requests, store, thinks=False)
+    result = score(BenchmarkData(BENCHMARKS["medqa"], records, ["x"], 0, {}, [], ["generic"], 4, 4, False), requests, store, thinks=False)
     assert result["samples"] == 3
     assert result["mean_at_n"] == pytest.approx((2 / 3 + 1 / 3) / 2)
     assert result["majority_at_n"] == 0.5  # q1: A wins (right); q2: a three-way tie resolves to A (wrong)
@@ -248,18 +248,22 @@ def test_pubmedqa_protocols_and_gpqa_deduplication(tmp_path):
         load_benchmark(BENCHMARKS["pubmedqa"], tiny_eval(tmp_path, f"eval.data={{pubmedqa: {folder}}}",
                                                           "eval.pubmedqa_protocol=test"), set())
 
-    def item(options):
-        return {"question": "Which enzyme unwinds DNA?", "options": options, "answer_idx": "A", "answer": "x"}
+    def item(options, answer="A"):
+        return {"question": "Which enzyme unwinds DNA?", "options": options, "answer_idx": answer, "answer": "x"}
     bundle = tmp_path / "bundle.json"
     bundle.write_text(json.dumps({"GPQA_Medical_test": [
-        item({"A": "Helicase", "B": "Ligase"}), item({"A": "Helicase", "B": "Primase"}),
+        item({"A": "Helicase", "B": "Ligase"}), item({"A": "Ligase", "B": "Helicase"}, "B"),  # shuffled: one question
+        item({"A": "Helicase", "B": "Primase"}),  # the same text with other options: another question
         {**item({"A": "Ligase", "B": "Helicase"}), "question": "Which enzyme seals nicks?"}]}))
     config = tiny_eval(tmp_path, f"eval.data={{gpqa_med: {bundle}}}")
     deduped = load_benchmark(BENCHMARKS["gpqa_med"], config, set())
-    assert len(deduped.records) == 2 and deduped.notes == ["3 items are 2 distinct questions: each is scored once"]
+    assert [r.options["A"] for r in deduped.records] == ["Helicase", "Helicase", "Ligase"]
+    assert deduped.notes == ["4 rows hold 3 distinct questions: each is scored once (eval.dedup)"]
+    assert (deduped.rows, deduped.distinct, deduped.deduplicated) == (4, 3, True)
     everything = load_benchmark(BENCHMARKS["gpqa_med"], tiny_eval(tmp_path, f"eval.data={{gpqa_med: {bundle}}}",
-                                                                   "eval.gpqa_dedup=false"), set())
-    assert len(everything.records) == 3
+                                                                   "eval.dedup=[]"), set())
+    assert len(everything.records) == 4 and not everything.deduplicated
+    assert "every row is scored" in everything.notes[0] and "add gpqa_med to eval.dedup" in everything.notes[0]
 
 
 # ----------------------------------------------------------------------------- lm-eval engine

@@ -144,7 +144,8 @@ def test_demo_mix_outputs_manifest_and_held_out_ids(tmp_path):
     assert len(sources["demo-medqa"]["chosen"]) == 48 and len(sources["demo-medxpertqa"]["chosen"]) == 16
     assert len(sources["demo-medxpertqa"]["held_out"]) == 48 and len(sources["demo-medqa"]["held_out"]) == 16
     assert not set(manifest["training_ids"]) & set(manifest["held_out_ids"])
-    assert sources["demo-medqa"]["inputs"][0]["sha256"] and sources["demo-medqa"]["format"] == "medqa"
+    assert sources["demo-medqa"]["inputs"][0]["sha256"] and sources["demo-medqa"]["format"] == "generic"
+    assert sources["demo-medqa"]["benchmark"] == "medqa" and sources["demo-medxpertqa"]["benchmark"] == "medxpertqa"
     assert manifest["config"]["data"]["dataset"] == "demo"
 
     dataset = load_from_disk(str(out / "dataset"))
@@ -296,5 +297,7 @@ def test_a_source_that_is_also_an_evaluation_set_is_not_its_own_contamination(tm
     dropped = result.manifest["dropped"]
     # MedXpertQA's own items are not dropped against themselves; its question copied into another
     # source is.
-    assert [(d["source"], d["detail"]) for d in dropped] == [("medqa", f"exact match with {xpert['id']}")]
+    # a source whose name names no benchmark keeps its own name as the records' source
+    assert [(d["source"], d["detail"]) for d in dropped] == [("extra", f"exact match with {xpert['id']}")]
+    assert result.manifest["sources"]["extra"]["benchmark"] == "extra"
     assert len(result.manifest["sources"]["demo-medxpertqa"]["chosen"]) == 16

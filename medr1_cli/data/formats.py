@@ -1,10 +1,17 @@
-"""One loader per native release format, in a registry, each turning raw rows into QARecords.
+"""One loader per row layout, in a registry, each turning raw rows into QARecords.
 
-Every format declares the fields its rows must have and how to recognise it from a row's keys, so a
-source's format is detected from its content (`data.formats.<source>` forces one). Rows a format legitimately
-leaves out (MedMCQA multi-answer questions, MMLU-Pro categories outside the medical ones) are
-skipped and counted; rows that are wrong (a missing field, an answer that is not an option) are
-errors that name the file and line — or, with `on_bad_item: skip`, skipped and counted too.
+A *layout* says how a row parses; the *benchmark* a file is assigned to (`eval.data.<name>`,
+`data.sources.<name>`) says what its records are. Native releases (MedMCQA's `opa…cop`, PubMedQA's
+`ori_pqal.json`, MMLU-Pro, GPQA's CSV, MedXpertQA) belong to one benchmark each; the generic layout
+`{question, options, answer_idx}` — MedQA-USMLE's own release, MedAgents-style collections,
+HuatuoGPT-o1's split files, many Hub mirrors — holds any benchmark's questions, and the bundle names
+its benchmark per group. A file's layout is detected from its first row (`data.formats.<source>`
+forces one).
+
+Rows a benchmark legitimately leaves out (MedMCQA multi-answer questions, MMLU-Pro categories outside
+the medical ones) are skipped and counted. Rows that are wrong — a missing field, an answer that is
+not an option, a value of the wrong type — are *defects*: every defect of a file is reported at once
+with its file and line, or, with `on_bad_item: skip`, skipped and counted by reason.
 """
 
 from __future__ import annotations
@@ -14,15 +21,32 @@ import random
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from medr1_cli.answers import LETTERS
 from medr1_cli.data import omnimedvqa
 from medr1_cli.data.record import Metadata, QARecord, content_id
 from medr1_cli.data.sources import RawRow, RawSource
-from medr1_cli.errors import DataError
+from medr1_cli.errors import DataError, RowDefect
 from medr1_cli.suggest import did_you_mean
+
+# The benchmarks a record can belong to (QARecord.source), and the benchmark names people also use.
+RECORD_SOURCES = ("medqa", "medmcqa", "pubmedqa", "mmlu_pro", "gpqa", "medxpertqa", "omnimedvqa")
+_SOURCE_ALIASES = {"mmlu_pro_med": "mmlu_pro", "gpqa_med": "gpqa", "mmlu-pro": "mmlu_pro"}
+FORMAT_ALIASES = {"medqa": "generic"}  # the generic layout is MedQA-USMLE's own; older configs name it so
+DEFECTS_SHOWN = 20
+
+
+def benchmark_of_source(name: str) -> str | None:
+    """The benchmark a source's records belong to, from its name: `medmcqa`, `gpqa_med`, or a name
+    ending in one (`demo-medqa`, `my-pubmedqa`); None when the name says nothing."""
+    for candidate in (name, name.rsplit("-", 1)[-1]):
+        candidate = _SOURCE_ALIASES.get(candidate, candidate)
+        if candidate in RECORD_SOURCES:
+            return candidate
+    return None
 
 
 @dataclass(frozen=True)
@@ -39,250 +63,87 @@ class Loaded:
     records: list[QARecord]
     format: str
     skipped: Counter = field(default_factory=Counter)  # reason -> count
+    notes: dict[str, list[str]] = field(default_factory=dict)  # repairs made -> where (file:line)
+    benchmark: str | None = None  # what the records are (None: the bundle's several benchmarks)
+
+    def note_lines(self, shown: int = 3) -> list[str]:
+        return [f"{reason}: {len(wheres)} row(s) ({', '.join(wheres[:shown])}{', …' if len(wheres) > shown else ''})"
+                for reason, wheres in self.notes.items()]
+
+
+@dataclass
+class ParseContext:
+    options: LoadOptions
+    benchmark: str  # what the records are: the assignment, else the layout's own benchmark
+    skipped: Counter
+    notes: dict[str, list[str]]
+    state: Any = None  # what the layout worked out from the whole file (MedMCQA's cop base, PubMedQA's test labels)
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] += 1
+
+    def note(self, reason: str, row: RawRow) -> None:
+        self.notes.setdefault(reason, []).append(row.where)
 
 
 @dataclass(frozen=True)
 class Format:
     name: str
-    benchmark: str  # the benchmark its records belong to
+    benchmark: str | None  # the benchmark its records belong to; None: the assignment decides
     required: tuple[str, ...]
     looks_like: Callable[[dict], bool]
-    parse: Callable[[list[RawRow], LoadOptions, Counter], list[QARecord]]
+    parse_row: Callable[[RawRow, dict, ParseContext], QARecord | None]  # None: skipped (counted by it)
     summary: str
-
-
-def _checked(row: RawRow, fmt: Format) -> dict:
-    missing = [name for name in fmt.required if name not in row.data]
-    if missing:
-        raise DataError(
-            f"{row.where}: missing field{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} "
-            f"for format '{fmt.name}' ({fmt.summary}; rows need: {', '.join(fmt.required)})"
-        )
-    return row.data
-
-
-def _bad(row: RawRow, message: str, options: LoadOptions, skipped: Counter, reason: str) -> None:
-    if options.on_bad_item == "skip":
-        skipped[reason] += 1
-        return
-    raise DataError(f"{row.where}: {message}", hint="set data.on_bad_item: skip to skip such rows and count them")
-
-
-def _lettered(row: RawRow, data: dict, letter_field: str, options: LoadOptions, skipped: Counter):
-    """({letter: text}, answer letter) from an `options` mapping and a letter field; None when the
-    letter is not one of the options (an error, or a counted skip with on_bad_item: skip)."""
-    choices = data["options"]
-    if isinstance(choices, list):  # some re-releases store [{"key": "A", "value": "..."}]
-        choices = {c["key"]: c["value"] for c in choices}
-    choices = {str(k).strip().upper(): _text(v) for k, v in dict(choices).items()}
-    letter = _text(data[letter_field]).upper()
-    if letter not in choices:
-        _bad(row, f"{letter_field} {letter!r} is not one of the options {sorted(choices)}", options, skipped,
-             "answer not among the options")
-        return None
-    return choices, letter
-
-
-def _letter_options(texts: list) -> dict[str, str]:
-    return {LETTERS[i]: str(text).strip() for i, text in enumerate(texts)}
+    setup: Callable[[list[RawRow], LoadOptions], Any] | None = None
 
 
 def _text(value) -> str:
     return "" if value is None else str(value).strip()
 
 
-# ------------------------------------------------------------------------------ MedQA-USMLE
-def _parse_medqa(rows, options, skipped):
-    records = []
-    for row in rows:
-        data = _checked(row, FORMATS["medqa"])
-        if not (read := _lettered(row, data, "answer_idx", options, skipped)):
-            continue
-        choices, letter = read
-        question = _text(data["question"])
-        records.append(QARecord(
-            id=_text(data.get("id")) or content_id("medqa", question, *choices.values()),
-            source="medqa", question=question, options=choices, answer=letter,
-            metadata=Metadata(step=_text(data.get("meta_info")) or None, split=_text(data.get("split")) or None),
-        ))
-    return records
+def _letter_options(texts: list) -> dict[str, str]:
+    if len(texts) > len(LETTERS):
+        raise RowDefect(f"{len(texts)} options; at most {len(LETTERS)} (A–{LETTERS[-1]}) are supported")
+    return {LETTERS[i]: _text(text) for i, text in enumerate(texts)}
 
 
-def _parse_medqa_hf(rows, options, skipped):
-    records = []
-    for row in rows:
-        data = _checked(row, FORMATS["medqa-hf"])
-        endings = [data[f"ending{i}"] for i in range(10) if f"ending{i}" in data]
-        choices = _letter_options(endings)
-        label = data["label"]
-        if not isinstance(label, int) or not 0 <= label < len(choices):
-            _bad(row, f"label {label!r} is not an index of the {len(choices)} endings", options, skipped,
-                 "answer not among the options")
-            continue
-        question = " ".join(_text(data.get(k)) for k in ("sent1", "sent2") if _text(data.get(k)))
-        records.append(QARecord(
-            id=_text(data.get("id")) or content_id("medqa", question, *choices.values()),
-            source="medqa", question=question, options=choices, answer=LETTERS[label],
-        ))
-    return records
+def _options_of(value) -> dict[str, str]:
+    """{letter: text} from every way releases store options: a mapping, a list of texts, a list of
+    {"key", "value"} or of {"letter", "content"} (MedXpertQA's evaluation input)."""
+    if isinstance(value, dict):
+        return {_text(k).upper(): _text(v) for k, v in value.items()}
+    if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+        for key, text in (("letter", "content"), ("key", "value")):
+            if all(key in item and text in item for item in value):
+                return {_text(item[key]).upper(): _text(item[text]) for item in value}
+        raise RowDefect("'options' is a list of objects without letter/content (or key/value) fields",
+                        "options not readable")
+    if isinstance(value, list):
+        return _letter_options(value)
+    raise RowDefect(f"'options' is a {type(value).__name__}; expected an object of letter -> text or a list",
+                    "options not readable")
 
 
-# ---------------------------------------------------------------------------------- MedMCQA
-def _medmcqa_base(rows: list[RawRow], options: LoadOptions) -> int:
-    """Whether `cop` counts from 0 (the Hub) or 1 (the raw release), judged on the whole file."""
-    if options.medmcqa_cop in ("0", "1"):
-        return int(options.medmcqa_cop)
-    values = {row.data.get("cop") for row in rows if isinstance(row.data.get("cop"), int)}
-    if 0 in values and 4 in values:
-        raise DataError(
-            f"{rows[0].where.rsplit(':', 1)[0]}: MedMCQA 'cop' takes both 0 and 4, so it is neither "
-            "0-based (Hub) nor 1-based (raw release)"
-        )
-    if 0 in values:
-        return 0
-    if 4 in values:
-        return 1
-    raise DataError(
-        f"{rows[0].where.rsplit(':', 1)[0]}: MedMCQA 'cop' only takes values 1-3 here, so it cannot tell "
-        "whether it counts from 0 (Hub release) or from 1 (raw release)",
-        hint="set data.medmcqa_cop to 0 or 1 (the raw JSON release counts from 1)",
-    )
+def _answer_letter(value, field_name: str, choices: dict[str, str]) -> str:
+    """The answer letter from a letter field, which some releases store as a one-element list (`["J"]`)."""
+    if isinstance(value, list):
+        if len(value) != 1:
+            raise RowDefect(f"{field_name} {value!r} names {len(value)} answers; a question needs exactly one",
+                            "not exactly one answer")
+        value = value[0]
+    letter = _text(value).upper()
+    if letter not in choices:
+        raise RowDefect(f"{field_name} {letter!r} is not one of the options {sorted(choices)}",
+                        "answer not among the options")
+    return letter
 
 
-def _parse_medmcqa(rows, options, skipped):
-    base = _medmcqa_base(rows, options)
-    records = []
-    for row in rows:
-        data = _checked(row, FORMATS["medmcqa"])
-        if _text(data.get("choice_type")).lower() == "multi":
-            skipped["multi-answer question (choice_type: multi)"] += 1
-            continue
-        choices = _letter_options([data[k] for k in ("opa", "opb", "opc", "opd")])
-        cop = data["cop"]
-        index = cop - base if isinstance(cop, int) else None
-        if index is None or not 0 <= index < 4:
-            _bad(row, f"cop {cop!r} is not a valid {base}-based option index", options, skipped,
-                 "answer not among the options")
-            continue
-        records.append(QARecord(
-            id=_text(data.get("id")) or content_id("medmcqa", _text(data["question"]), *choices.values()),
-            source="medmcqa", question=_text(data["question"]), options=choices, answer=LETTERS[index],
-            metadata=Metadata(subject=_text(data.get("subject_name")) or None, topic=_text(data.get("topic_name")) or None),
-        ))
-    return records
-
-
-# --------------------------------------------------------------------------------- PubMedQA
-PUBMEDQA_OPTIONS = {"A": "yes", "B": "no", "C": "maybe"}
-
-
-def _parse_pubmedqa(rows, options, skipped):
-    test_labels = _pubmedqa_test_labels(rows)
-    records = []
-    for row in rows:
-        data = _checked(row, FORMATS["pubmedqa"])
-        pmid = _text(data.get("_key") or data.get("pubid"))
-        decision = test_labels.get(pmid, _text(data["final_decision"])).lower()
-        letter = {text: letter for letter, text in PUBMEDQA_OPTIONS.items()}.get(decision)
-        if letter is None:
-            _bad(row, f"final_decision {decision!r} is not yes, no or maybe", options, skipped,
-                 "answer not among the options")
-            continue
-        contexts, labels = data.get("CONTEXTS") or [], data.get("LABELS") or []
-        context = "\n".join(
-            f"{label.capitalize()}: {text}" if label else text
-            for text, label in zip(contexts, [*labels, *[""] * len(contexts)])
-        )
-        question = f"Context:\n{context}\n\nQuestion: {_text(data['QUESTION'])}" if context else _text(data["QUESTION"])
-        records.append(QARecord(
-            id=f"pubmedqa-{pmid}" if pmid else content_id("pubmedqa", question),
-            source="pubmedqa", question=question, options=dict(PUBMEDQA_OPTIONS), answer=letter,
-            metadata=Metadata(split=("test" if pmid in test_labels else None) if test_labels else None),
-        ))
-    return records
-
-
-def _parse_pubmedqa_hf(rows, options, skipped):
-    """The Hub's layout (qiaojin/PubMedQA): lower-case fields, contexts nested under `context`."""
-    as_release = []
-    for row in rows:
-        data = _checked(row, FORMATS["pubmedqa-hf"])
-        context = data.get("context") or {}
-        as_release.append(RawRow(row.where, {
-            "_key": str(data.get("pubid", "")), "QUESTION": data["question"], "final_decision": data["final_decision"],
-            "CONTEXTS": context.get("contexts", []), "LABELS": context.get("labels", []),
-        }))
-    return _parse_pubmedqa(as_release, options, skipped)
-
-
-def _pubmedqa_test_labels(rows: list[RawRow]) -> dict[str, str]:
-    """The official 500-item test labels, when `test_ground_truth.json` sits beside `ori_pqal.json`."""
-    where = rows[0].where
-    folder = Path(where.split(":")[0]).parent if ":" in where else None
-    truth = folder / "test_ground_truth.json" if folder else None
-    if not truth or not truth.is_file():
-        return {}
-    try:
-        labels = json.loads(truth.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise DataError(f"{truth}:{err.lineno}: invalid JSON ({err.msg})") from None
-    return {str(k): str(v) for k, v in labels.items()}
-
-
-# --------------------------------------------------------------------------------- MMLU-Pro
-def _parse_mmlu_pro(rows, options, skipped):
-    wanted = {c.lower() for c in options.mmlu_pro_categories}
-    records = []
-    for row in rows:
-        data = _checked(row, FORMATS["mmlu_pro"])
-        category = _text(data["category"]).lower()
-        if category not in wanted:
-            skipped[f"category not selected ({category})"] += 1
-            continue
-        choices = _letter_options([o for o in data["options"] if _text(o) not in ("", "N/A")])
-        letter = _text(data["answer"]).upper()
-        if letter not in choices:
-            _bad(row, f"answer {letter!r} is not one of the options {sorted(choices)}", options, skipped,
-                 "answer not among the options")
-            continue
-        records.append(QARecord(
-            id=f"mmlu_pro-{data['question_id']}", source="mmlu_pro", question=_text(data["question"]),
-            options=choices, answer=letter, metadata=Metadata(category=category, subject=_text(data.get("src")) or None),
-        ))
-    return records
-
-
-# ------------------------------------------------------------------------------------- GPQA
-def _parse_gpqa(rows, options, skipped):
-    wanted = {d.lower() for d in options.gpqa_domains}
-    records = []
-    for row in rows:
-        data = _checked(row, FORMATS["gpqa"])
-        domain = _text(data["High-level domain"])
-        if domain.lower() not in wanted:
-            skipped[f"domain not selected ({domain})"] += 1
-            continue
-        record_id = _text(data.get("Record ID")) or content_id("gpqa", _text(data["Question"]))
-        correct = _text(data["Correct Answer"])
-        texts = [correct, *(_text(data[f"Incorrect Answer {i}"]) for i in (1, 2, 3))]
-        # Seeded by the question's own id: the order does not depend on the file's row order.
-        random.Random(f"{options.seed}:{record_id}").shuffle(texts)
-        choices = _letter_options(texts)
-        records.append(QARecord(
-            id=f"gpqa-{record_id}", source="gpqa", question=_text(data["Question"]), options=choices,
-            answer=LETTERS[texts.index(correct)],
-            metadata=Metadata(subject=_text(data.get("Subdomain")) or None, category=domain),
-        ))
-    return records
-
-
-# ------------------------------------------------------------------------------- MedXpertQA
 _CHOICES_MARKER = re.compile(r"\s*Answer Choices:\s*(?=\(A\))")
 
 
 def strip_embedded_options(question: str, choices: dict[str, str]) -> str | None:
     """The question without its trailing "Answer Choices: (A) … (J) …", when that text lists
-    exactly these options; None when it does not (then the caller must not strip anything)."""
+    exactly these options; None when it does not."""
     match = _CHOICES_MARKER.search(question)
     if not match:
         return None
@@ -291,30 +152,235 @@ def strip_embedded_options(question: str, choices: dict[str, str]) -> str | None
     return question[: match.start()].strip() if embedded == " ".join(listed.split()) else None
 
 
-def _parse_medxpertqa(rows, options, skipped):
-    records = []
-    for row in rows:
-        data = _checked(row, FORMATS["medxpertqa"])
-        if not (read := _lettered(row, data, "label", options, skipped)):
-            continue
-        choices, letter = read
-        question = _text(data["question"])
-        stripped = strip_embedded_options(question, choices)
-        if stripped is None and "Answer Choices:" in question:
-            raise DataError(
-                f"{row.where}: the question embeds answer choices that differ from its 'options' field; "
-                "medr1 will not show the model two different option lists"
-            )
-        records.append(QARecord(
-            id=_text(data["id"]), source="medxpertqa", question=stripped or question, options=choices, answer=letter,
-            metadata=Metadata(
-                question_type=_text(data.get("question_type")) or None,
-                medical_task=_text(data.get("medical_task")) or None,
-                body_system=_text(data.get("body_system")) or None,
-                split="test",
-            ),
-        ))
-    return records
+EMBEDDED_MISMATCH = "embedded choice list differs from the options field; the options field (which the label refers to) is shown"
+
+
+def _question_without_choices(row: RawRow, question: str, choices: dict[str, str], ctx: ParseContext) -> str:
+    """MedXpertQA (and its re-releases) embed "Answer Choices: (A) …" in the question; every prompt
+    lists the options itself, so the embedded list is cut. Where it disagrees with `options` (2 of
+    the 2,450 MedXpertQA Text rows), the `options` field is the one the label refers to: it is kept,
+    the embedded list is cut all the same, and the row is noted."""
+    match = _CHOICES_MARKER.search(question)
+    if not match:
+        return question
+    stripped = strip_embedded_options(question, choices)
+    if stripped is None:
+        ctx.note(EMBEDDED_MISMATCH, row)
+        return question[: match.start()].strip()
+    return stripped
+
+
+# ------------------------------------------------------------------ the generic layout (any benchmark)
+# Releases that carry a benchmark's own id (MedAgents' `realidx`, an `id`) keep it under the name the
+# native loader gives it, so one question has one id whichever file it comes from. MedQA-USMLE has no
+# official id: its questions are named by their content.
+_NATIVE_ID_PREFIX = {"medmcqa": "", "medxpertqa": "", "pubmedqa": "pubmedqa-", "mmlu_pro": "mmlu_pro-", "gpqa": "gpqa-"}
+
+
+def _generic_id(benchmark: str, data: dict, question: str, choices: dict[str, str]) -> str:
+    given = _text(data.get("id"))
+    if benchmark in _NATIVE_ID_PREFIX:
+        native = given or _text(data.get("realidx"))
+        if native:
+            prefix = _NATIVE_ID_PREFIX[benchmark]
+            return native if native.startswith(prefix) else prefix + native
+    return given or content_id(benchmark, question, *choices.values())
+
+
+def _generic_metadata(benchmark: str, data: dict) -> Metadata:
+    return Metadata(
+        step=_text(data.get("meta_info")) or None,
+        subject=_text(data.get("subject_name") or data.get("src") or data.get("Subdomain")) or None,
+        topic=_text(data.get("topic_name")) or None,
+        category=_text(data.get("category")).lower() or None,
+        question_type=_text(data.get("question_type")) or None,
+        medical_task=_text(data.get("medical_task")) or None,
+        body_system=_text(data.get("body_system")) or None,
+        split=_text(data.get("split")) or ("test" if benchmark == "medxpertqa" else None),
+    )
+
+
+def _parse_generic(row: RawRow, data: dict, ctx: ParseContext) -> QARecord | None:
+    benchmark = ctx.benchmark
+    choices = _options_of(data["options"])
+    if benchmark == "mmlu_pro":
+        category = _text(data.get("category")).lower()
+        if category and category not in {c.lower() for c in ctx.options.mmlu_pro_categories}:
+            ctx.skip(f"category not selected ({category})")
+            return None
+        choices = _letter_options([t for t in choices.values() if t not in ("", "N/A")])
+    letter = _answer_letter(data["answer_idx"], "answer_idx", choices)
+    question = _question_without_choices(row, _text(data["question"]), choices, ctx)
+    if not question:
+        raise RowDefect("'question' is empty", "empty question")
+    return QARecord(
+        id=_generic_id(benchmark, data, question, choices), source=benchmark, question=question, options=choices,
+        answer=letter, metadata=_generic_metadata(benchmark, data),
+    )
+
+
+def _parse_medqa_hf(row: RawRow, data: dict, ctx: ParseContext) -> QARecord | None:
+    choices = _letter_options([data[f"ending{i}"] for i in range(10) if f"ending{i}" in data])
+    label = data["label"]
+    if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label < len(choices):
+        raise RowDefect(f"label {label!r} is not an index of the {len(choices)} endings", "answer not among the options")
+    question = " ".join(_text(data.get(k)) for k in ("sent1", "sent2") if _text(data.get(k)))
+    return QARecord(
+        id=_text(data.get("id")) or content_id("medqa", question, *choices.values()),
+        source="medqa", question=question, options=choices, answer=LETTERS[label],
+    )
+
+
+# ---------------------------------------------------------------------------------- MedMCQA
+def _medmcqa_base(rows: list[RawRow], options: LoadOptions) -> int:
+    """Whether `cop` counts from 0 (the Hub) or 1 (the raw release), judged on the whole file."""
+    if options.medmcqa_cop in ("0", "1"):
+        return int(options.medmcqa_cop)
+    values = {row.data.get("cop") for row in rows if isinstance(row.data.get("cop"), int)}
+    where = rows[0].where.rsplit(":", 1)[0] if rows else "MedMCQA"
+    if 0 in values and 4 in values:
+        raise DataError(
+            f"{where}: MedMCQA 'cop' takes both 0 and 4, so it is neither 0-based (Hub) nor 1-based (raw release)",
+            hint="set data.medmcqa_cop to 0 or 1 to say which, and the rows that disagree are reported",
+        )
+    if 0 in values:
+        return 0
+    if 4 in values:
+        return 1
+    raise DataError(
+        f"{where}: MedMCQA 'cop' only takes values 1-3 here, so it cannot tell whether it counts from 0 "
+        "(Hub release) or from 1 (raw release)",
+        hint="set data.medmcqa_cop to 0 or 1 (the raw JSON release counts from 1)",
+    )
+
+
+def _parse_medmcqa(row: RawRow, data: dict, ctx: ParseContext) -> QARecord | None:
+    if _text(data.get("choice_type")).lower() == "multi":
+        ctx.skip("multi-answer question (choice_type: multi)")
+        return None
+    base = ctx.state
+    choices = _letter_options([data[k] for k in ("opa", "opb", "opc", "opd")])
+    cop = data["cop"]
+    index = cop - base if isinstance(cop, int) and not isinstance(cop, bool) else None
+    if index is None or not 0 <= index < 4:
+        raise RowDefect(f"cop {cop!r} is not a valid {base}-based option index", "answer not among the options")
+    question = _text(data["question"])
+    return QARecord(
+        id=_text(data.get("id")) or content_id("medmcqa", question, *choices.values()),
+        source="medmcqa", question=question, options=choices, answer=LETTERS[index],
+        metadata=Metadata(subject=_text(data.get("subject_name")) or None, topic=_text(data.get("topic_name")) or None),
+    )
+
+
+# --------------------------------------------------------------------------------- PubMedQA
+PUBMEDQA_OPTIONS = {"A": "yes", "B": "no", "C": "maybe"}
+_PUBMEDQA_LETTER = {text: letter for letter, text in PUBMEDQA_OPTIONS.items()}
+
+
+def _pubmedqa_record(row: RawRow, pmid: str, question_text, decision, contexts, labels, ctx: ParseContext) -> QARecord:
+    test_labels = ctx.state or {}
+    decision = test_labels.get(pmid, _text(decision)).lower()
+    letter = _PUBMEDQA_LETTER.get(decision)
+    if letter is None:
+        raise RowDefect(f"final_decision {decision!r} is not yes, no or maybe", "answer not among the options")
+    if not isinstance(contexts, list) or not isinstance(labels, list):
+        raise RowDefect("CONTEXTS and LABELS must be lists", "malformed row")
+    context = "\n".join(
+        f"{_text(label).capitalize()}: {_text(text)}" if label else _text(text)
+        for text, label in zip(contexts, [*labels, *[""] * len(contexts)])
+    )
+    question = f"Context:\n{context}\n\nQuestion: {_text(question_text)}" if context else _text(question_text)
+    return QARecord(
+        id=f"pubmedqa-{pmid}" if pmid else content_id("pubmedqa", question),
+        source="pubmedqa", question=question, options=dict(PUBMEDQA_OPTIONS), answer=letter,
+        metadata=Metadata(split=("test" if pmid in test_labels else None) if test_labels else None),
+    )
+
+
+def _parse_pubmedqa(row: RawRow, data: dict, ctx: ParseContext) -> QARecord | None:
+    pmid = _text(data.get("_key") or data.get("pubid"))
+    return _pubmedqa_record(row, pmid, data["QUESTION"], data["final_decision"], data.get("CONTEXTS") or [],
+                            data.get("LABELS") or [], ctx)
+
+
+def _parse_pubmedqa_hf(row: RawRow, data: dict, ctx: ParseContext) -> QARecord | None:
+    """The Hub's layout (qiaojin/PubMedQA): lower-case fields, contexts nested under `context`."""
+    context = data.get("context") or {}
+    if not isinstance(context, dict):
+        raise RowDefect(f"'context' is a {type(context).__name__}; expected an object with contexts and labels")
+    return _pubmedqa_record(row, _text(data.get("pubid")), data["question"], data["final_decision"],
+                            context.get("contexts", []), context.get("labels", []), ctx)
+
+
+def _pubmedqa_test_labels(rows: list[RawRow], options: LoadOptions) -> dict[str, str]:
+    """The official 500-item test labels, when `test_ground_truth.json` sits beside `ori_pqal.json`."""
+    where = rows[0].where if rows else ""
+    folder = Path(where.split(":")[0]).parent if ":" in where else None
+    truth = folder / "test_ground_truth.json" if folder else None
+    if not truth or not truth.is_file():
+        return {}
+    try:
+        labels = json.loads(truth.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as err:
+        raise DataError(f"{truth}:{err.lineno}: invalid JSON ({err.msg})") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{truth}: not UTF-8 text", hint="save the file as UTF-8") from None
+    if not isinstance(labels, dict):
+        raise DataError(f"{truth}: expected an object of PMID -> yes/no/maybe, got {type(labels).__name__}")
+    return {str(k): str(v) for k, v in labels.items()}
+
+
+# --------------------------------------------------------------------------------- MMLU-Pro
+def _parse_mmlu_pro(row: RawRow, data: dict, ctx: ParseContext) -> QARecord | None:
+    category = _text(data["category"]).lower()
+    if category not in {c.lower() for c in ctx.options.mmlu_pro_categories}:
+        ctx.skip(f"category not selected ({category})")
+        return None
+    if not isinstance(data["options"], list):
+        raise RowDefect(f"'options' is a {type(data['options']).__name__}; MMLU-Pro rows hold a list",
+                        "options not readable")
+    choices = _letter_options([o for o in data["options"] if _text(o) not in ("", "N/A")])
+    letter = _answer_letter(data["answer"], "answer", choices)
+    return QARecord(
+        id=f"mmlu_pro-{_text(data['question_id'])}", source="mmlu_pro", question=_text(data["question"]),
+        options=choices, answer=letter, metadata=Metadata(category=category, subject=_text(data.get("src")) or None),
+    )
+
+
+# ------------------------------------------------------------------------------------- GPQA
+def _parse_gpqa(row: RawRow, data: dict, ctx: ParseContext) -> QARecord | None:
+    domain = _text(data["High-level domain"])
+    if domain.lower() not in {d.lower() for d in ctx.options.gpqa_domains}:
+        ctx.skip(f"domain not selected ({domain})")
+        return None
+    record_id = _text(data.get("Record ID")) or content_id("gpqa", _text(data["Question"]))
+    correct = _text(data["Correct Answer"])
+    texts = [correct, *(_text(data[f"Incorrect Answer {i}"]) for i in (1, 2, 3))]
+    # Seeded by the question's own id: the order does not depend on the file's row order.
+    random.Random(f"{ctx.options.seed}:{record_id}").shuffle(texts)
+    return QARecord(
+        id=f"gpqa-{record_id}", source="gpqa", question=_text(data["Question"]), options=_letter_options(texts),
+        answer=LETTERS[texts.index(correct)],
+        metadata=Metadata(subject=_text(data.get("Subdomain")) or None, category=domain),
+    )
+
+
+# ------------------------------------------------------------------------------- MedXpertQA
+def _parse_medxpertqa(row: RawRow, data: dict, ctx: ParseContext) -> QARecord | None:
+    """The Hub's rows (`options` {A..J}, `label` "J") and MedXpertQA's own evaluation input
+    (`options` [{letter, content}], `label` ["J"])."""
+    choices = _options_of(data["options"])
+    letter = _answer_letter(data["label"], "label", choices)
+    question = _question_without_choices(row, _text(data["question"]), choices, ctx)
+    return QARecord(
+        id=_text(data["id"]), source="medxpertqa", question=question, options=choices, answer=letter,
+        metadata=Metadata(
+            question_type=_text(data.get("question_type")) or None,
+            medical_task=_text(data.get("medical_task")) or None,
+            body_system=_text(data.get("body_system")) or None,
+            split="test",
+        ),
+    )
 
 
 # -------------------------------------------------------------------------- HuatuoGPT-o1 bundle
@@ -328,60 +394,59 @@ BUNDLE_SOURCES = {
 }
 
 
-def _parse_bundle(rows, options, skipped):
-    records = []
-    for index, row in enumerate(rows):
-        data = _checked(row, FORMATS["huatuo-bundle"])
-        group = data["_group"]
-        benchmark = BUNDLE_SOURCES.get(group)
-        if benchmark is None:
+def _bundle_groups(rows: list[RawRow]) -> None:
+    for group in dict.fromkeys(row.data["_group"] for row in rows):
+        if group not in BUNDLE_SOURCES:
+            where = next(row.where for row in rows if row.data["_group"] == group)
             raise DataError(
-                f"{row.where}: unknown benchmark '{group}' in the HuatuoGPT-o1 bundle"
+                f"{where}: unknown benchmark '{group}' in the HuatuoGPT-o1 bundle"
                 f"{did_you_mean(group, BUNDLE_SOURCES)}; known: {', '.join(BUNDLE_SOURCES)}"
             )
-        if not (read := _lettered(row, data, "answer_idx", options, skipped)):
-            continue
-        choices, letter = read
-        question = _text(data["question"])
-        # GPQA appears five times with different option orders: the id keeps the order apart.
-        records.append(QARecord(
-            id=content_id(benchmark, question, *choices.values()), source=benchmark, question=question,
-            options=choices, answer=letter, metadata=Metadata(split=group),
-        ))
-    return records
+
+
+def _parse_bundle(row: RawRow, data: dict, ctx: ParseContext) -> QARecord | None:
+    benchmark = BUNDLE_SOURCES[data["_group"]]
+    # The bundle's rows carry no ids: content ids, so GPQA's five option orders stay five items.
+    record = _parse_generic(row, data, replace(ctx, benchmark=benchmark))
+    return record and replace(record, metadata=replace(record.metadata, split=data["_group"]))
 
 
 FORMATS: dict[str, Format] = {
     fmt.name: fmt
     for fmt in (
-        Format("medqa", "medqa", ("question", "options", "answer_idx"),
-               lambda r: {"question", "options", "answer_idx"} <= r.keys() and "_group" not in r,
-               _parse_medqa, "MedQA-USMLE JSONL"),
+        Format("huatuo-bundle", None, ("_group", "question", "options", "answer_idx"),
+               lambda r: "_group" in r and {"question", "options", "answer_idx"} <= r.keys(),
+               _parse_bundle, "HuatuoGPT-o1 evaluation bundle {benchmark: [{question, options, answer_idx}]}"),
         Format("medqa-hf", "medqa", ("sent1", "ending0", "ending1", "label"),
                lambda r: {"sent1", "ending0", "label"} <= r.keys(), _parse_medqa_hf, "MedQA-USMLE -hf variant"),
         Format("medmcqa", "medmcqa", ("question", "opa", "opb", "opc", "opd", "cop"),
-               lambda r: {"opa", "opb", "cop"} <= r.keys(), _parse_medmcqa, "MedMCQA"),
+               lambda r: {"opa", "opb", "cop"} <= r.keys(), _parse_medmcqa, "MedMCQA (opa…opd, cop)",
+               setup=_medmcqa_base),
         Format("pubmedqa", "pubmedqa", ("QUESTION", "final_decision"),
-               lambda r: {"QUESTION", "final_decision"} <= r.keys(), _parse_pubmedqa, "PubMedQA ori_pqal.json"),
+               lambda r: {"QUESTION", "final_decision"} <= r.keys(), _parse_pubmedqa, "PubMedQA ori_pqal.json",
+               setup=_pubmedqa_test_labels),
         Format("pubmedqa-hf", "pubmedqa", ("pubid", "question", "final_decision"),
                lambda r: {"pubid", "question", "final_decision"} <= r.keys(), _parse_pubmedqa_hf,
-               "PubMedQA on the Hub (qiaojin/PubMedQA)"),
+               "PubMedQA on the Hub (qiaojin/PubMedQA)", setup=_pubmedqa_test_labels),
         Format("mmlu_pro", "mmlu_pro", ("question_id", "question", "options", "answer", "category"),
-               lambda r: {"question_id", "options", "category"} <= r.keys(), _parse_mmlu_pro, "MMLU-Pro"),
+               lambda r: {"question_id", "options", "category", "answer"} <= r.keys() and "answer_idx" not in r,
+               _parse_mmlu_pro, "MMLU-Pro (question_id, options list, answer letter)"),
         Format("gpqa", "gpqa", ("Question", "Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2",
                                 "Incorrect Answer 3", "High-level domain"),
                lambda r: {"Question", "Correct Answer"} <= r.keys(), _parse_gpqa, "GPQA CSV"),
         Format("medxpertqa", "medxpertqa", ("id", "question", "options", "label"),
-               lambda r: {"question", "options", "label"} <= r.keys(), _parse_medxpertqa, "MedXpertQA Text JSONL"),
+               lambda r: {"question", "options", "label"} <= r.keys(), _parse_medxpertqa,
+               "MedXpertQA Text JSONL (Hub rows or its GitHub evaluation input)"),
         Format("omnimedvqa", "omnimedvqa", ("image", "problem", "solution"),
                lambda r: {"image", "problem", "solution"} <= r.keys(), omnimedvqa.parse_med_r1,
                "Med-R1 / OmniMedVQA JSON (image, problem, solution)"),
         Format("omnimedvqa-qa", "omnimedvqa", ("question_id", "question", "gt_answer", "image_path", "option_A"),
                lambda r: {"gt_answer", "image_path", "option_A"} <= r.keys(), omnimedvqa.parse_omnimedvqa_qa,
                "OmniMedVQA QA JSON (image_path, option_A…, gt_answer)"),
-        Format("huatuo-bundle", "bundle", ("_group", "question", "options", "answer_idx"),
-               lambda r: "_group" in r and {"question", "options", "answer_idx"} <= r.keys(),
-               _parse_bundle, "HuatuoGPT-o1 evaluation bundle"),
+        Format("generic", None, ("question", "options", "answer_idx"),
+               lambda r: {"question", "options", "answer_idx"} <= r.keys(), _parse_generic,
+               "{question, options, answer_idx} JSON/JSONL: MedQA-USMLE's release, MedAgents, HuatuoGPT-o1 "
+               "split files, Hub mirrors — of any benchmark"),
     )
 }
 
@@ -399,23 +464,118 @@ def detect_format(source: RawSource) -> Format:
     )
 
 
-def load_records(source: RawSource, *, format: str = "auto", options: LoadOptions | None = None) -> Loaded:
-    """Parse every row of `source` with its (detected or forced) format."""
+def find_format(name: str) -> Format:
+    name = FORMAT_ALIASES.get(name, name)
+    if name in FORMATS:
+        return FORMATS[name]
+    raise DataError(f"unknown format '{name}'{did_you_mean(name, FORMATS)}; known: {', '.join(FORMATS)}")
+
+
+def load_records(
+    source: RawSource,
+    *,
+    format: str = "auto",
+    options: LoadOptions | None = None,
+    benchmark: str | None = None,
+    keep_duplicates: bool = False,
+) -> Loaded:
+    """Parse every row of `source` with its (detected or forced) layout, as records of `benchmark`
+    (the benchmark the file was assigned to; None: the layout's own, MedQA for the generic layout).
+
+    Exact duplicate rows are dropped and counted (a training pool), or with `keep_duplicates` kept
+    as items of their own, the repeats' ids suffixed `#2`, `#3`, … (an evaluation set is scored as
+    its owners publish it)."""
     options = options or LoadOptions()
-    if format == "auto":
-        fmt = detect_format(source)
-    elif format in FORMATS:
-        fmt = FORMATS[format]
-    else:
-        raise DataError(f"unknown format '{format}'{did_you_mean(format, FORMATS)}; known: {', '.join(FORMATS)}")
-    skipped: Counter = Counter()
-    unique: dict[str, QARecord] = {}
-    for record in fmt.parse(source.rows, options, skipped):
-        earlier = unique.get(record.id)
-        if earlier is None:
-            unique[record.id] = record
-        elif earlier == record:  # releases do repeat a few questions verbatim
-            skipped["exact duplicate of an earlier row"] += 1
+    fmt = detect_format(source) if format == "auto" else find_format(format)
+    rows = _rows_for(source, fmt, benchmark)
+    state = fmt.setup(rows, options) if fmt.setup is not None else None
+    ctx = ParseContext(options, benchmark or fmt.benchmark or "medqa", Counter(), {}, state)
+    parsed: list[tuple[RawRow, QARecord]] = []
+    defects: list[tuple[RawRow, RowDefect]] = []
+    for row in rows:
+        try:
+            record = _parse_row(row, fmt, ctx)
+        except RowDefect as defect:
+            defects.append((row, defect))
         else:
-            raise DataError(f"{source.spec}: id '{record.id}' is used by two different questions")
-    return Loaded(list(unique.values()), fmt.name, skipped)
+            if record is not None:
+                parsed.append((row, record))
+    records = _unique(parsed, ctx, defects, keep_duplicates)
+    _report_defects(source, fmt, defects, ctx)
+    several = fmt.name == "huatuo-bundle" and benchmark is None
+    return Loaded(records, fmt.name, ctx.skipped, ctx.notes, benchmark=None if several else ctx.benchmark)
+
+
+def _rows_for(source: RawSource, fmt: Format, benchmark: str | None) -> list[RawRow]:
+    """The rows that hold `benchmark`'s records; a native release of another benchmark is an error."""
+    if fmt.name == "huatuo-bundle":
+        _bundle_groups(source.rows)
+    if benchmark not in RECORD_SOURCES:
+        return source.rows
+    if fmt.name == "huatuo-bundle":
+        return [row for row in source.rows if BUNDLE_SOURCES[row.data["_group"]] == benchmark]
+    if fmt.benchmark is not None and fmt.benchmark != benchmark:
+        raise DataError(
+            f"{source.spec} is in the {fmt.summary} format, which holds {fmt.benchmark} questions, but it is "
+            f"given as the data of {benchmark}",
+            hint=f"point the {benchmark} entry at a {benchmark} file (`medr1 benchmarks` lists what each reads)",
+        )
+    return source.rows
+
+
+_MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def _parse_row(row: RawRow, fmt: Format, ctx: ParseContext) -> QARecord | None:
+    missing = [name for name in fmt.required if name not in row.data]
+    if missing:
+        raise RowDefect(
+            f"missing field{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} for format "
+            f"'{fmt.name}' ({fmt.summary}; rows need: {', '.join(fmt.required)})",
+            "missing field",
+        )
+    try:
+        return fmt.parse_row(row, row.data, ctx)
+    except RowDefect:
+        raise
+    except _MALFORMED as err:  # a value of a type the release never has: a defect of this row, not a crash
+        raise RowDefect(f"malformed row ({type(err).__name__}: {err})") from None
+
+
+def _unique(parsed: list[tuple[RawRow, QARecord]], ctx: ParseContext, defects: list, keep: bool) -> list[QARecord]:
+    by_id: dict[str, QARecord] = {}
+    repeats: Counter = Counter()
+    for row, record in parsed:
+        earlier = by_id.get(record.id)
+        if earlier is None:
+            by_id[record.id] = record
+        elif earlier != record:
+            defects.append((row, RowDefect(f"id '{record.id}' is already used by a different question",
+                                           "id used by two different questions")))
+        elif keep:
+            repeats[record.id] += 1
+            repeat = replace(record, id=f"{record.id}#{repeats[record.id] + 1}")
+            by_id[repeat.id] = repeat
+        else:
+            ctx.skip("exact duplicate of an earlier row")
+    return list(by_id.values())
+
+
+def _report_defects(source: RawSource, fmt: Format, defects: list[tuple[RawRow, RowDefect]], ctx: ParseContext) -> None:
+    if not defects:
+        return
+    if ctx.options.on_bad_item == "skip":
+        for _, defect in defects:
+            ctx.skip(defect.reason)
+        return
+    reasons = Counter(defect.reason for _, defect in defects)
+    lines = [f"  {row.where}: {defect.message}" for row, defect in defects[:DEFECTS_SHOWN]]
+    if len(defects) > DEFECTS_SHOWN:
+        lines.append(f"  … and {len(defects) - DEFECTS_SHOWN} more")
+    counted = ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())
+    raise DataError(
+        f"{source.spec}: {len(defects)} defective row(s) of {len(source.rows)} in the {fmt.name} format "
+        f"({counted}):\n" + "\n".join(lines),
+        hint="fix those rows, or set data.on_bad_item: skip (--set data.on_bad_item=skip) to skip them; the "
+        "skipped rows are counted by reason in the summary and the manifest",
+    )

@@ -5,12 +5,11 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from pathlib import Path
 
 from medr1_cli.data.record import Metadata, QARecord, content_id
 from medr1_cli.data.sources import RawRow
-from medr1_cli.errors import DataError
+from medr1_cli.errors import RowDefect
 
 MODALITIES = ("CT", "MRI", "X-Ray", "Ultrasound", "Dermoscopy", "Fundus Photography", "OCT", "Microscopy")
 QUESTION_TYPES = ("Modality Recognition", "Anatomy Identification", "Disease Diagnosis", "Lesion Grading",
@@ -86,21 +85,6 @@ def answer_letter(solution: str, options: dict[str, str]) -> str | None:
     return by_text.get(inner.lower())
 
 
-def _missing(row: RawRow, required: tuple[str, ...], name: str) -> dict:
-    missing = [key for key in required if key not in row.data]
-    if missing:
-        raise DataError(f"{row.where}: missing field(s) {', '.join(map(repr, missing))} for format '{name}' "
-                        f"(rows need: {', '.join(required)})")
-    return row.data
-
-
-def _unanswered(row: RawRow, message: str, options, skipped: Counter) -> None:
-    """A row whose answer is none of its options: an error, or counted and skipped (data.on_bad_item)."""
-    if options.on_bad_item != "skip":
-        raise DataError(f"{row.where}: {message}", hint="set data.on_bad_item: skip to skip such rows and count them")
-    skipped["answer not among the options"] += 1
-
-
 def _groups(row: RawRow, data: dict) -> tuple[str | None, str | None]:
     """Modality and question type from the row's fields, else from its file's name (Med-R1's split
     files are named after their group)."""
@@ -110,44 +94,34 @@ def _groups(row: RawRow, data: dict) -> tuple[str | None, str | None]:
     return modality, kind
 
 
-def parse_med_r1(rows: list[RawRow], options, skipped: Counter) -> list[QARecord]:
-    records = []
-    for row in rows:
-        data = _missing(row, ("image", "problem", "solution"), "omnimedvqa")
-        split = split_problem(str(data["problem"]))
-        if split is None:
-            raise DataError(f"{row.where}: cannot find lettered options (A)…, B)…) at the end of 'problem': "
-                            f"{str(data['problem'])[:120]!r}")
-        question, choices = split
-        letter = answer_letter(str(data["solution"]), choices)
-        if letter is None:
-            _unanswered(row, f"solution {data['solution']!r} names none of the options {sorted(choices)}", options,
-                        skipped)
-            continue
-        modality, kind = _groups(row, data)
-        image = str(data["image"])
-        records.append(QARecord(
-            id=str(data.get("id") or content_id("vqa", image, question)), source="omnimedvqa", question=question,
-            options=choices, answer=letter, metadata=Metadata(modality=modality, question_type=kind),
-            images=(image,),
-        ))
-    return records
+def parse_med_r1(row: RawRow, data: dict, ctx) -> QARecord:
+    split = split_problem(str(data["problem"]))
+    if split is None:
+        raise RowDefect(f"cannot find lettered options (A)…, B)…) at the end of 'problem': "
+                        f"{str(data['problem'])[:120]!r}", "options not readable")
+    question, choices = split
+    letter = answer_letter(str(data["solution"]), choices)
+    if letter is None:
+        raise RowDefect(f"solution {data['solution']!r} names none of the options {sorted(choices)}",
+                        "answer not among the options")
+    modality, kind = _groups(row, data)
+    image = str(data["image"])
+    return QARecord(
+        id=str(data.get("id") or content_id("vqa", image, question)), source="omnimedvqa", question=question,
+        options=choices, answer=letter, metadata=Metadata(modality=modality, question_type=kind), images=(image,),
+    )
 
 
-def parse_omnimedvqa_qa(rows: list[RawRow], options, skipped: Counter) -> list[QARecord]:
-    records = []
-    for row in rows:
-        data = _missing(row, ("question_id", "question", "gt_answer", "image_path", "option_A"), "omnimedvqa-qa")
-        choices = {letter: str(data[f"option_{letter}"]).strip() for letter in "ABCDEFGH"
-                   if str(data.get(f"option_{letter}") or "").strip()}
-        letter = answer_letter(str(data["gt_answer"]), choices)
-        if letter is None:
-            _unanswered(row, f"gt_answer {data['gt_answer']!r} is none of the options {choices}", options, skipped)
-            continue
-        modality, kind = _groups(row, data)
-        records.append(QARecord(
-            id=str(data["question_id"]), source="omnimedvqa", question=str(data["question"]).strip(), options=choices,
-            answer=letter, metadata=Metadata(modality=modality, question_type=kind, subject=data.get("dataset")),
-            images=(str(data["image_path"]),),
-        ))
-    return records
+def parse_omnimedvqa_qa(row: RawRow, data: dict, ctx) -> QARecord:
+    choices = {letter: str(data[f"option_{letter}"]).strip() for letter in "ABCDEFGH"
+               if str(data.get(f"option_{letter}") or "").strip()}
+    letter = answer_letter(str(data["gt_answer"]), choices)
+    if letter is None:
+        raise RowDefect(f"gt_answer {data['gt_answer']!r} is none of the options {choices}",
+                        "answer not among the options")
+    modality, kind = _groups(row, data)
+    return QARecord(
+        id=str(data["question_id"]), source="omnimedvqa", question=str(data["question"]).strip(), options=choices,
+        answer=letter, metadata=Metadata(modality=modality, question_type=kind, subject=data.get("dataset")),
+        images=(str(data["image_path"]),),
+    )

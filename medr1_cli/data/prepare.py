@@ -25,11 +25,11 @@ from medr1_cli import __version__
 from medr1_cli.config import RESOLVED_CONFIG_NAME, Medr1Config
 from medr1_cli.data.curriculum import order, read_grading_file, with_difficulty
 from medr1_cli.data.decontam import EvalIndex
-from medr1_cli.data.formats import LoadOptions, load_records
+from medr1_cli.data.formats import LoadOptions, Loaded, benchmark_of_source, load_records
 from medr1_cli.data.mixes import pick
 from medr1_cli.data.prompts import TEMPLATES, build_prompt
 from medr1_cli.data.record import QARecord
-from medr1_cli.data.sources import read_source
+from medr1_cli.data.sources import RawSource, read_source
 from medr1_cli.errors import DataError
 from medr1_cli.fsutil import atomic_directory
 
@@ -65,6 +65,8 @@ class SourceReport:
     chosen: list[str] = field(default_factory=list)
     held_out: list[str] = field(default_factory=list)
     stratified_by: str | None = None
+    benchmark: str | None = None  # what the source's records are (from its name, e.g. medqa, demo-medxpertqa)
+    notes: list[str] = field(default_factory=list)  # repairs made while reading, with where
 
 
 @dataclass
@@ -99,12 +101,11 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
     with console.status("reading sources …"):
         for name in mix:
             spec = data.sources[name]
-            raw = read_source(spec, split=data.splits.get(name))
-            loaded = load_records(raw, format=data.formats.get(name, "auto"), options=options)
+            loaded, raw = _load_source(name, spec, config, options)
             reports[name] = SourceReport(
                 name, spec, loaded.format, raw.fingerprints() if raw.files else [{"hub": raw.hub}],
                 len(raw.rows), len(loaded.records), dict(sorted(loaded.skipped.items())),
-                stratified_by=data.holdout.get(name),
+                stratified_by=data.holdout.get(name), benchmark=loaded.benchmark, notes=loaded.note_lines(),
             )
             pools[name] = loaded.records
     console.print(f"[green]✓[/] read {len(mix)} source(s): {sum(len(p) for p in pools.values())} questions")
@@ -225,6 +226,19 @@ def _prepare_vqa(config: Medr1Config, console: Console) -> PrepareResult:
     return PrepareResult(output, rows, manifest)
 
 
+def _load_source(name: str, spec: str, config: Medr1Config, options: LoadOptions) -> tuple[Loaded, RawSource]:
+    """A mix source's records: the source's name says which benchmark they are (`medmcqa`,
+    `demo-medqa`); a name that says none keeps the layout's own, and the generic layout's records are
+    named after the source."""
+    try:
+        raw = read_source(spec, split=config.data.splits.get(name))
+        loaded = load_records(raw, format=config.data.formats.get(name, "auto"), options=options,
+                              benchmark=benchmark_of_source(name) or name)
+    except DataError as err:
+        raise DataError(f"data.sources.{name}: {err.message}", hint=err.hint) from None
+    return loaded, raw
+
+
 def _dropped(record: QARecord, reason: str, detail: str) -> dict[str, str]:
     return {"id": record.id, "source": record.source, "reason": reason, "detail": detail}
 
@@ -246,8 +260,12 @@ def _evaluation_index(config: Medr1Config, options: LoadOptions, console: Consol
     sets: list[tuple[str, list[QARecord]]] = []
     with console.status("indexing evaluation sets …"):
         for bench, spec in config.eval.data.items():
-            raw = read_source(spec, split=BENCHMARKS[bench].split)  # the split evaluate will score
-            loaded = load_records(raw, options=options)
+            benchmark = BENCHMARKS[bench]
+            try:
+                raw = read_source(spec, split=benchmark.split)  # the split evaluate will score
+                loaded = load_records(raw, options=options, benchmark=benchmark.record_source)
+            except DataError as err:
+                raise DataError(f"eval.data.{bench}: {err.message}", hint=err.hint) from None
             sets.append((spec, loaded.records))
             described[bench] = {"spec": spec, "format": loaded.format, "items": len(loaded.records),
                                 "inputs": raw.fingerprints() if raw.files else [{"hub": raw.hub}]}
@@ -334,6 +352,12 @@ def _print_summary(console, reports, output: Path, rows: int, warnings: list[str
             str(r.dropped_too_long), str(len(r.chosen)), str(len(r.held_out)) if r.stratified_by else "—",
         )
     console.print(table)
+    for r in reports.values():
+        if r.skipped:
+            listed = ", ".join(f"{count} {reason}" for reason, count in r.skipped.items())
+            console.print(f"{escape(r.name)}: skipped {escape(listed)}")
+        for note in r.notes:
+            console.print(f"{escape(r.name)}: {escape(note)}")
     for warning in warnings[:5]:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     if len(warnings) > 5:

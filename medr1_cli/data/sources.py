@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -105,68 +106,95 @@ def _pick_file(folder: Path, split: str | None) -> Path:
 def _read_files(spec: str, files: list[Path]) -> RawSource:
     rows: list[RawRow] = []
     for path in files:
-        suffix = path.suffix.lower()
-        if suffix == ".jsonl":
-            rows.extend(_read_jsonl(path))
-        elif suffix == ".json":
-            rows.extend(_read_json(path))
-        elif suffix == ".csv":
-            rows.extend(_read_csv(path))
-        elif suffix == ".parquet":
-            rows.extend(_read_parquet(path))
-        else:
-            raise DataError(f"{path}: unsupported file type '{suffix}'; use one of {', '.join(DATA_SUFFIXES)}")
+        rows.extend(_read_file(path))
     if not rows:
         raise DataError(f"{', '.join(map(str, files))}: no rows")
     return RawSource(spec, rows, files)
 
 
+# Each file is parsed once per process: `evaluate` reads the HuatuoGPT-o1 bundle for five benchmarks,
+# and prepare-data reads the evaluation sets it decontaminates against. Keyed by the file's size and
+# modification time, so a file changed in between is read again.
+_PARSED: dict[tuple[str, int, int], list[RawRow]] = {}
+
+
+def _read_file(path: Path) -> list[RawRow]:
+    suffix = path.suffix.lower()
+    if suffix not in _READERS:
+        raise DataError(f"{path}: unsupported file type '{suffix}'; use one of {', '.join(DATA_SUFFIXES)}")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _PARSED:
+        _PARSED[key] = _READERS[suffix](path)
+    return list(_PARSED[key])
+
+
+def _text_of(path: Path) -> str:
+    """The file as text: UTF-8, with or without a byte-order mark; anything else names its line."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise DataError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[err.start]:02x} at column {column})",
+            hint=f"save the file as UTF-8, e.g. `iconv -f latin1 -t utf-8 {path} > {path.stem}.utf8{path.suffix}`",
+        ) from None
+
+
 def _read_jsonl(path: Path) -> list[RawRow]:
     rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"{path}:{number}: invalid JSON ({err.msg} at column {err.colno})") from None
-            if not isinstance(data, dict):
-                raise DataError(f"{path}:{number}: expected a JSON object per line, got {type(data).__name__}")
-            rows.append(RawRow(f"{path}:{number}", data))
+    # split on "\n" only: JSON strings may hold U+2028 and other characters str.splitlines() breaks at
+    for number, line in enumerate(_text_of(path).split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(f"{path}:{number}: invalid JSON ({err.msg} at column {err.colno})") from None
+        if not isinstance(data, dict):
+            raise DataError(f"{path}:{number}: expected a JSON object per line, got {type(data).__name__}")
+        rows.append(RawRow(f"{path}:{number}", data))
     return rows
 
 
 def _read_json(path: Path) -> list[RawRow]:
     """A JSON file is a list of rows, an object of rows by key (PubMedQA: PMID -> record), or an
     object of row lists by group (the HuatuoGPT-o1 bundle: benchmark -> questions)."""
-    text = path.read_text(encoding="utf-8")
+    text = _text_of(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise DataError(f"{path}:{err.lineno}: invalid JSON ({err.msg} at column {err.colno})") from None
-    line_of = _line_finder(text)
     if isinstance(data, list):
         return [RawRow(f"{path} item {i}", _object(row, path, f"item {i}")) for i, row in enumerate(data)]
     if not isinstance(data, dict):
         raise DataError(f"{path}: expected a JSON list or object, got {type(data).__name__}")
+    lines = _key_lines(text, list(data))
     if data and all(isinstance(v, list) for v in data.values()):
         return [
-            RawRow(f"{path}:{line_of(key)} {key}[{i}]", {**_object(row, path, f"{key}[{i}]"), "_group": key})
+            RawRow(f"{path}:{lines[key]} {key}[{i}]", {**_object(row, path, f"{key}[{i}]"), "_group": key})
             for key, rows in data.items()
             for i, row in enumerate(rows)
         ]
-    return [RawRow(f"{path}:{line_of(key)} {key}", {**_object(row, path, key), "_key": key}) for key, row in data.items()]
+    return [RawRow(f"{path}:{lines[key]} {key}", {**_object(row, path, key), "_key": key}) for key, row in data.items()]
 
 
-def _line_finder(text: str):
-    """Line numbers of top-level keys, found lazily (a key's first quoted occurrence)."""
-
-    def line_of(key: str) -> int:
-        position = text.find(json.dumps(key))
-        return text.count("\n", 0, position) + 1 if position >= 0 else 1
-
-    return line_of
+def _key_lines(text: str, keys: list[str]) -> dict[str, int]:
+    """The line of each top-level key, in one pass: json keeps the file's key order, so each key is
+    looked for after the previous one (a key's text inside an earlier value cannot be mistaken for it)."""
+    lines: dict[str, int] = {}
+    position, line = 0, 1
+    for key in keys:
+        found = re.compile(re.escape(json.dumps(key)) + r"\s*:").search(text, position)
+        if found is None:  # written with other escapes than json.dumps uses: keep the last known line
+            lines[key] = line
+            continue
+        line += text.count("\n", position, found.start())
+        position = found.start()
+        lines[key] = line
+    return lines
 
 
 def _object(row: Any, path: Path, where: str) -> dict:
@@ -176,23 +204,28 @@ def _object(row: Any, path: Path, where: str) -> dict:
 
 
 def _read_csv(path: Path) -> list[RawRow]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames:
-            raise DataError(f"{path}: empty CSV (no header row)")
-        rows = []
-        for row in reader:
-            if None in row:
-                raise DataError(f"{path}:{reader.line_num}: more values than the {len(reader.fieldnames)} header columns")
-            rows.append(RawRow(f"{path}:{reader.line_num}", row))
-        return rows
+    reader = csv.DictReader(io.StringIO(_text_of(path), newline=""))
+    if not reader.fieldnames:
+        raise DataError(f"{path}: empty CSV (no header row)")
+    rows = []
+    for row in reader:
+        if None in row:
+            raise DataError(f"{path}:{reader.line_num}: more values than the {len(reader.fieldnames)} header columns")
+        rows.append(RawRow(f"{path}:{reader.line_num}", row))
+    return rows
 
 
 def _read_parquet(path: Path) -> list[RawRow]:
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    try:
+        table = pq.read_table(path)
+    except Exception as err:  # pyarrow raises its own error types for damaged or non-parquet files
+        raise DataError(f"{path}: not a readable Parquet file ({type(err).__name__}: {err})") from None
     return [RawRow(f"{path} row {i}", row) for i, row in enumerate(table.to_pylist())]
+
+
+_READERS = {".jsonl": _read_jsonl, ".json": _read_json, ".csv": _read_csv, ".parquet": _read_parquet}
 
 
 def _read_hub(spec: str, split: str | None) -> RawSource:

@@ -27,6 +27,11 @@ class Benchmark:
     breakdown: tuple[str, ...] = ()  # Metadata fields results are broken down by
     vqa: tuple[str, str] | None = None  # (grouping, group): a Med-R1 test split written by prepare-data
 
+    @property
+    def record_source(self) -> str | None:
+        """What a file given for this benchmark holds (None for the demo, which mixes two)."""
+        return self.sources[0] if len(self.sources) == 1 else None
+
 
 def _vqa_benchmarks() -> tuple[Benchmark, ...]:
     """One benchmark per Med-R1 group: the test split prepare-data writes for it."""
@@ -76,7 +81,11 @@ class BenchmarkData:
     specs: list[str]
     excluded: int  # items left out because the model trained on them
     skipped: dict[str, int]
-    notes: list[str]  # protocol choices, printed with the results
+    notes: list[str]  # protocol choices and repairs, printed with the results
+    layouts: list[str]  # the row layout read from each spec
+    rows: int  # items the data holds for this benchmark, before de-duplication and exclusion
+    distinct: int  # distinct questions among them (same text and the same options, in any order)
+    deduplicated: bool  # whether repeated questions were scored once (eval.dedup)
 
 
 def training_ids(config: Medr1Config) -> tuple[set[str], str | None]:
@@ -119,18 +128,26 @@ def load_benchmark(benchmark: Benchmark, config: Medr1Config, exclude: set[str])
         specs = [str(vqa_test_file(benchmark, config))]
     else:
         specs = list(benchmark.default_data)
+    # A file given for one benchmark holds that benchmark's records, whatever its layout (the generic
+    # {question, options, answer_idx} layout holds any benchmark's; the bundle names one per group).
     records: list[QARecord] = []
     skipped: dict[str, int] = {}
+    layouts: list[str] = []
+    repairs: list[str] = []
     for spec in specs:
         try:
             raw = read_source(spec, split=benchmark.split)
         except DataError as err:
-            raise DataError(
-                f"benchmark '{benchmark.name}': {err.message}",
-                hint=f"point eval.data.{benchmark.name} at a local file or folder (e.g. --set "
-                f"eval.data.{benchmark.name}=path/to/{benchmark.name}.jsonl)",
-            ) from None
-        loaded = load_records(raw, options=load_options(config))
+            raise DataError(f"benchmark '{benchmark.name}': {err.message}", hint=_data_hint(benchmark, spec)) from None
+        try:
+            # Evaluation sets keep repeated rows: their owners score every row (eval.dedup says otherwise).
+            loaded = load_records(raw, options=load_options(config), benchmark=benchmark.record_source,
+                                  keep_duplicates=True)
+        except DataError as err:
+            raise DataError(f"benchmark '{benchmark.name}': {err.message}", hint=err.hint or _data_hint(benchmark, spec)) \
+                from None
+        layouts.append(loaded.format)
+        repairs += loaded.note_lines()
         kept = [r for r in loaded.records if r.source in benchmark.sources]
         if raw.files and any(r.images for r in kept):
             # Relative image paths start at data.vqa.image_root (Med-R1's own files name paths from the
@@ -142,22 +159,30 @@ def load_benchmark(benchmark: Benchmark, config: Medr1Config, exclude: set[str])
         records += kept
         for reason, count in loaded.skipped.items():
             skipped[reason] = skipped.get(reason, 0) + count
+    rows = len(records)
     records, notes = _apply_protocol(benchmark, records, config)
+    records, distinct, dedup_notes = _deduplicate(benchmark, records, config)
     allowed = [r for r in records if r.id not in exclude]
     excluded = len(records) - len(allowed)
     kept = allowed[: config.eval.limit] if config.eval.limit else allowed
     if not kept:
         raise DataError(
-            f"benchmark '{benchmark.name}' has no items left ({len(records)} read from {', '.join(specs)}, "
+            f"benchmark '{benchmark.name}' has no items left ({rows} read from {', '.join(specs)}, "
             f"{excluded} excluded as training items)"
         )
-    return BenchmarkData(benchmark, kept, specs, excluded, skipped, notes)
+    return BenchmarkData(benchmark, kept, specs, excluded, skipped, notes + dedup_notes + repairs, layouts, rows,
+                         distinct, benchmark.name in config.eval.dedup)
+
+
+def _data_hint(benchmark: Benchmark, spec: str) -> str:
+    if Path(spec).expanduser().exists():
+        return f"fix the file, or point eval.data.{benchmark.name} at another one (`medr1 benchmarks` lists the layouts read)"
+    return (f"point eval.data.{benchmark.name} at a local file or folder (e.g. --set "
+            f"eval.data.{benchmark.name}=path/to/{benchmark.name}.jsonl)")
 
 
 def _apply_protocol(benchmark: Benchmark, records: list[QARecord], config: Medr1Config) -> tuple[list[QARecord], list[str]]:
     """Benchmark-specific item selection, each said in the output."""
-    from medr1_cli.data.decontam import words
-
     if benchmark.name == "pubmedqa" and config.eval.pubmedqa_protocol == "test":
         test = [r for r in records if r.metadata.split == "test"]
         if not test:
@@ -167,14 +192,26 @@ def _apply_protocol(benchmark: Benchmark, records: list[QARecord], config: Medr1
                 hint="or use eval.pubmedqa_protocol: pqa-l (all 1000 labelled questions)",
             )
         return test, [f"official test protocol: {len(test)} of {len(records)} questions"]
-    if benchmark.name == "gpqa_med" and config.eval.gpqa_dedup:
-        seen: set[str] = set()
-        unique = []
-        for record in records:
-            key = " ".join(words(record.question))
-            if key not in seen:
-                seen.add(key)
-                unique.append(record)
-        if len(unique) < len(records):
-            return unique, [f"{len(records)} items are {len(unique)} distinct questions: each is scored once"]
     return records, []
+
+
+def _deduplicate(benchmark: Benchmark, records: list[QARecord], config: Medr1Config) -> tuple[list[QARecord], int, list[str]]:
+    """Repeated questions — the same text with the same options, in any order — are scored once only
+    for the benchmarks in eval.dedup; otherwise every row counts, as the benchmark's owners count
+    (MMLU-Pro repeats some questions, and its published tables score each row). Either way it is said."""
+    from medr1_cli.data.decontam import words
+
+    first: dict[tuple, QARecord] = {}
+    for record in records:
+        key = (" ".join(words(record.question)), frozenset(" ".join(words(t)) for t in record.options.values()))
+        first.setdefault(key, record)
+    distinct = len(first)
+    if distinct == len(records):
+        return records, distinct, []
+    if benchmark.name in config.eval.dedup:
+        kept = {id(r) for r in first.values()}
+        return [r for r in records if id(r) in kept], distinct, [
+            f"{len(records)} rows hold {distinct} distinct questions: each is scored once (eval.dedup)"]
+    return records, distinct, [
+        f"{len(records)} rows hold {distinct} distinct questions: every row is scored, as the benchmark's owners "
+        f"count (add {benchmark.name} to eval.dedup to score each question once)"]
