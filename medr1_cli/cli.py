@@ -241,6 +241,11 @@ def evaluate(
         typer.Option(metavar="DIR", help="Only write the benchmarks as lm-eval task definitions into DIR "
                      "(for the lm_eval CLI) and stop."),
     ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Load no model, write nothing: print per benchmark the data file, its "
+                           "layout, rows, distinct questions, training items left out, rows skipped and why, and the "
+                           "items that would be scored. Exit 2 on any problem.")
+    ] = False,
 ) -> None:
     """Evaluate on the six medical benchmarks with honest scoring and 95% intervals.
 
@@ -265,6 +270,11 @@ def evaluate(
             "eval.output_dir": ("--output-dir", _str(output_dir)),
         },
     )
+    if dry_run:
+        from medr1_cli.evaluate.dryrun import dry_run_evaluation
+
+        dry_run_evaluation(resolved)
+        return
     if lm_eval_tasks is not None:
         from medr1_cli.evaluate.run import export_lm_eval_tasks
 

@@ -138,7 +138,9 @@ def load_benchmark(benchmark: Benchmark, config: Medr1Config, exclude: set[str])
         try:
             raw = read_source(spec, split=benchmark.split)
         except DataError as err:
-            raise DataError(f"benchmark '{benchmark.name}': {err.message}", hint=_data_hint(benchmark, spec)) from None
+            local = Path(spec).expanduser().exists()
+            raise DataError(f"benchmark '{benchmark.name}': {err.message}",
+                            hint=err.hint if local and err.hint else _data_hint(benchmark, spec)) from None
         try:
             # Evaluation sets keep repeated rows: their owners score every row (eval.dedup says otherwise).
             loaded = load_records(raw, options=load_options(config), benchmark=benchmark.record_source,
