@@ -387,13 +387,15 @@ def benchmarks() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from medr1_cli.data.formats import layouts_for
     from medr1_cli.evaluate.registry import BENCHMARKS
 
     table = Table(title="medr1 benchmarks (eval.data.<name> points one at local data)")
-    for column in ("name", "benchmark", "size", "default data", "split", "breakdown"):
+    for column in ("name", "benchmark", "size", "default data", "split", "layouts read", "breakdown"):
         table.add_column(column)
     for b in BENCHMARKS.values():
-        table.add_row(b.name, b.title, b.size, ", ".join(b.default_data), b.split, ", ".join(b.breakdown))
+        layouts = ", ".join(dict.fromkeys(name for source in b.sources for name in layouts_for(source)))
+        table.add_row(b.name, b.title, b.size, ", ".join(b.default_data), b.split, layouts, ", ".join(b.breakdown))
     Console().print(table)
 
 

@@ -241,7 +241,8 @@ class DataSection(_Section):
         "questions (one shared stock phrase is not a copy).",
     )
     on_bad_item: Literal["error", "skip"] = Field(
-        "error", description="A row whose answer is not among its options: stop, or skip it and count it."
+        "error", description="Defective data rows (a missing field, an answer that is not an option, options that "
+        "cannot be read, …): stop and list every one with its file and line, or skip them and count them by reason."
     )
     max_prompt_tokens: int | None = Field(
         1024, ge=1,

@@ -451,6 +451,14 @@ FORMATS: dict[str, Format] = {
 }
 
 
+def layouts_for(benchmark: str) -> list[str]:
+    """The row layouts a file given for `benchmark` may be in."""
+    own = [fmt.name for fmt in FORMATS.values() if fmt.benchmark == benchmark]
+    if benchmark == "omnimedvqa":
+        return own
+    return [*own, "generic", *(["huatuo-bundle"] if benchmark in BUNDLE_SOURCES.values() else [])]
+
+
 def detect_format(source: RawSource) -> Format:
     first = source.rows[0]
     for fmt in FORMATS.values():
