@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from medr1_cli.data.prompts import TEMPLATES
@@ -60,6 +60,23 @@ def _builtin_model_is_known(value: str) -> str:
     if value.startswith(BUILTIN_PREFIX):
         _one_of("built-in model", BUILTIN_MODELS)(value)
     return value
+
+
+def _int_as_text(value: Any) -> Any:
+    """YAML reads `medmcqa_cop: 1` as a number; the setting's values are the texts "0" and "1"."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _positive_size(value: str) -> str:
+    if float(re.match(r"[\d.]+", value).group()) <= 0:
+        raise ValueError("a shard size must be above zero, e.g. 5GB or 500MB")
+    return value
+
+
+def _some_reward(rewards: dict[str, float]) -> dict[str, float]:
+    if not any(weight != 0 for weight in rewards.values()):
+        raise ValueError("GRPO needs at least one reward with a non-zero weight, e.g. {accuracy: 1.0, format: 1.0}")
+    return rewards
 
 
 def _reward_options_are_valid(options: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -255,7 +272,7 @@ class DataSection(_Section):
     gpqa_domains: list[str] = Field(
         default_factory=lambda: ["Biology"], description="GPQA high-level domains that count as medical."
     )
-    medmcqa_cop: Literal["auto", "0", "1"] = Field(
+    medmcqa_cop: Annotated[Literal["auto", "0", "1"], BeforeValidator(_int_as_text)] = Field(
         "auto",
         description="Whether MedMCQA's `cop` counts from 0 (Hub) or 1 (raw release); auto detects it "
         "from the file and stops when the file cannot tell.",
@@ -281,6 +298,19 @@ class DataSection(_Section):
                 f"mix '{self.dataset}' uses source(s) {unknown} that data.sources does not define"
                 + "".join(did_you_mean(u, self.sources) for u in unknown),
             )
+        return self
+
+    @model_validator(mode="after")
+    def _formats_name_sources_and_layouts(self) -> DataSection:
+        from medr1_cli.data.formats import FORMAT_ALIASES, FORMATS
+
+        for source, layout in self.formats.items():
+            if source not in self.sources:
+                raise _invalid("formats", self.formats, f"'{source}' is not a source in data.sources"
+                               f"{did_you_mean(source, self.sources)}; sources: {', '.join(self.sources)}")
+            if layout not in FORMATS and layout not in FORMAT_ALIASES:
+                raise _invalid("formats", self.formats, f"unknown format '{layout}' for source '{source}'"
+                               f"{did_you_mean(layout, FORMATS)}; known: {', '.join(FORMATS)}")
         return self
 
 
@@ -315,7 +345,7 @@ class TrainSection(_Section):
     machine_rank: int = Field(0, ge=0, description="This machine's rank in a multi-node run.")
     main_process_ip: str | None = Field(None, description="Address of rank 0 in a multi-node run.")
     main_process_port: int = Field(29500, ge=1, le=65535, description="Rendezvous port of rank 0.")
-    rewards: dict[RewardName, float] = Field(
+    rewards: Annotated[dict[RewardName, float], AfterValidator(_some_reward)] = Field(
         default_factory=lambda: {"accuracy": 1.0, "format": 1.0},
         description=f"Reward functions and their weights (the reference uses accuracy + format); "
         f"available: {', '.join(REWARDS)}.",
@@ -408,7 +438,7 @@ class ExportSection(_Section):
     )
     output_dir: str | None = Field(None, description="Where the standalone model goes; None = <run>/export.")
     dtype: Literal["bfloat16", "float16", "float32"] = Field("bfloat16", description="dtype of the saved weights.")
-    max_shard_size: str = Field(
+    max_shard_size: Annotated[str, AfterValidator(_positive_size)] = Field(
         "5GB", pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$",
         description="Largest safetensors shard, e.g. 5GB or 500MB.",
     )
@@ -620,12 +650,17 @@ def _describe(loc: KeyPath, value: Any, message: str, origins: Mapping[KeyPath, 
 
 
 def _origin_of(loc: KeyPath, origins: Mapping[KeyPath, str]) -> str | None:
-    """Where the value at `loc` was set: that key, else the nearest section above or key below it."""
-    for end in range(len(loc), 0, -1):
+    """Where the value at `loc` was set: that key, else the last key set below it (a mapping's
+    entry), else the nearest section above it."""
+    if loc in origins:
+        return origins[loc]
+    below = [where for key, where in origins.items() if key[: len(loc)] == loc]
+    if below:
+        return below[-1]
+    for end in range(len(loc) - 1, 0, -1):
         if loc[:end] in origins:
             return origins[loc[:end]]
-    below = [where for key, where in origins.items() if key[: len(loc)] == loc]
-    return below[-1] if below else None
+    return None
 
 
 def _fields_at(loc: KeyPath) -> list[str]:

@@ -46,3 +46,10 @@ class MissingExtraError(Medr1Error):
             f'pip install "medr1[{extra}]"                        (from PyPI)',
         )
         self.extra = extra
+
+    @staticmethod
+    def several(errors: list[MissingExtraError]) -> Medr1Error:
+        combined = Medr1Error("\n".join(f"  • {e.message}" for e in errors),
+                              hint="\n".join(e.hint for e in errors if e.hint))
+        combined.title = f"{len(errors)} missing optional dependencies"
+        return combined

@@ -62,6 +62,27 @@ def atomic_directory(final: str | os.PathLike, *, replace: bool = False) -> Iter
         raise
 
 
+def check_writable_folder(path: str | os.PathLike, setting: str) -> Path:
+    """Refuse, before any heavy work, an output folder that cannot be made: an existing file, or a
+    place where nothing can be created (/proc, a read-only mount, no permission). Probes by making
+    and removing a temporary folder in the nearest existing parent, so nothing is left behind."""
+    from medr1_cli.errors import ConfigError
+
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{setting}: {path} is an existing file, not a folder", hint="give a folder path")
+    parent = path if path.is_dir() else next((p for p in path.parents if p.exists()), Path("."))
+    if not parent.is_dir():
+        raise ConfigError(f"{setting}: {path} cannot be made, because {parent} is a file", hint="give a folder path")
+    try:
+        probe = tempfile.mkdtemp(prefix=".medr1-write-check-", dir=parent)
+        os.rmdir(probe)
+    except OSError as err:
+        raise ConfigError(f"{setting}: cannot write in {parent} ({err.strerror or err})",
+                          hint="choose a folder you can write to") from None
+    return path
+
+
 def cache_dir() -> Path:
     """Where medr1 keeps what it builds once per machine (materialised models)."""
     if env := os.environ.get("MEDR1_HOME"):

@@ -297,7 +297,7 @@ def test_evaluate_dry_run_shows_each_benchmarks_data_without_loading_a_model(tmp
     xpert = write_medxpertqa(tmp_path / "medxpertqa_input.jsonl", 2450, layout="eval-input", mismatched=(3, 9))
     data = ", ".join([*(f"{name}: {full_bundle}" for name in ("medmcqa", "medqa", "pubmedqa", "mmlu_pro_med",
                                                               "gpqa_med")), f"medxpertqa: {xpert}"])
-    args = ("evaluate", "--dry-run", "-m", "Qwen/Qwen2.5-1.5B-Instruct", "--set", f"eval.data={{{data}}}",
+    args = ("evaluate", "--dry-run", "-m", "builtin:tiny", "--set", f"eval.data={{{data}}}",
             "-o", str(tmp_path / "out"))
     result = run_medr1(*args)
     assert result.returncode == 0, result.stderr
@@ -309,7 +309,7 @@ def test_evaluate_dry_run_shows_each_benchmarks_data_without_loading_a_model(tmp
         assert f" {rows} " in line and f" {distinct} " in line, line
     assert "huatuo-bundle" in out and "medxpertqa" in out
     assert "each is scored once (eval.dedup)" in out and "embedded choice list differs" in out
-    assert "Hub id Qwen/Qwen2.5-1.5B-Instruct" in out
+    assert "built-in model" in out
     assert not (tmp_path / "out").exists()  # nothing written
     assert heavy_modules_imported_by(*args[:-2]) == []  # no torch, transformers, trl, datasets or lm_eval
 
@@ -317,6 +317,8 @@ def test_evaluate_dry_run_shows_each_benchmarks_data_without_loading_a_model(tmp
 @pytest.mark.parametrize("problem, args, message", [
     ("missing file", ("--set", "eval.data.medqa={tmp}/nowhere.jsonl"), "is not a file or folder"),
     ("no model folder", ("-m", "{tmp}/nosuchmodel"), "is not a model folder (no such folder)"),
+    ("Hub id offline", ("-m", "someone/not-downloaded"), "HF_HUB_OFFLINE is set while the local Hugging Face cache"),
+    ("output is a file", ("-o", "{tmp}/bad.jsonl"), "is an existing file, not a folder"),
     ("defective rows", ("--set", "eval.data.medqa={tmp}/bad.jsonl"), "bad.jsonl:1: answer_idx 'Q'"),
 ])
 def test_evaluate_dry_run_exits_2_on_any_problem(tmp_path, problem, args, message):

@@ -216,22 +216,3 @@ def _run_settings(folder: Path) -> tuple[dict[str, float] | None, int | None, bo
                                   "taken as 1, truncation read from the trainer log only"]
     limit = config.train.grpo.get("max_completion_length", TRL_DEFAULT_MAX_COMPLETION_LENGTH)
     return dict(config.train.rewards), limit, TEMPLATES[config.data.template].thinks, []
-
-
-# ------------------------------------------------------------------------------ evaluation results
-def load_results_file(path: Path) -> dict[str, Any]:
-    """An evaluation's results, checked to be medr1's (model, benchmarks with n / accuracy / interval)."""
-    from medr1_cli.evaluate.compare import load_results
-
-    file = path / RESULTS_JSON if path.is_dir() else path
-    results = load_results(path)
-    if not isinstance(results, dict) or not isinstance(results.get("benchmarks"), dict) or "model" not in results:
-        raise DataError(f"{file}: not a medr1 evaluation result (expected the keys 'model' and 'benchmarks' that "
-                        "`medr1 evaluate` writes)", hint="pass the results.json of an evaluation output folder")
-    for name, bench in results["benchmarks"].items():
-        missing = [k for k in ("title", "n", "accuracy", "wilson_95") if not isinstance(bench, dict) or k not in bench]
-        if missing:
-            raise DataError(f"{file}: benchmarks.{name} lacks {', '.join(missing)}; not a medr1 evaluation result")
-    if not results["benchmarks"]:
-        raise DataError(f"{file}: no benchmarks in it")
-    return results

@@ -14,12 +14,12 @@ from rich.table import Table
 from rich.text import Text
 
 from medr1_cli.analyze import plots
-from medr1_cli.analyze.inputs import load_results_file, load_run
+from medr1_cli.analyze.inputs import load_run
 from medr1_cli.analyze.reflection import excerpt, matcher
 from medr1_cli.analyze.results import compare_results
 from medr1_cli.analyze.training import TrainingAnalysis, analyze_training
 from medr1_cli.errors import DataError
-from medr1_cli.fsutil import atomic_write_text
+from medr1_cli.fsutil import atomic_write_text, check_writable_folder
 
 SUMMARY_JSON = "summary.json"
 ANALYSIS_DIR = "analysis"
@@ -45,11 +45,13 @@ def run_analysis(run_dir: Path | None, results: list[Path], output_dir: Path | N
         match = matcher(phrases)
     except ValueError:
         raise DataError("--phrase: every phrase given is empty") from None
-    output = output_dir if output_dir is not None else default_output(run_dir)
+    output = check_writable_folder(output_dir if output_dir is not None else default_output(run_dir), "--output-dir")
 
     # Read and check everything before writing anything.
     run = load_run(run_dir) if run_dir is not None else None
-    evaluations = [(path, load_results_file(path)) for path in results]
+    from medr1_cli.evaluate.compare import load_results  # here: it imports the generation backends' module
+
+    evaluations = [(path, load_results(path)) for path in results]
 
     summary: dict[str, Any] = {"output_dir": str(output), "plots": {}}
     if run is not None:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from medr1_cli.data.record import QARecord
+from medr1_cli.data.sources import read_text
 from medr1_cli.errors import DataError
 
 _BY_SOURCE = {"medqa": 0.3, "medxpertqa": 0.8}
@@ -31,14 +32,18 @@ def metadata_difficulty(record: QARecord) -> float:
 def read_grading_file(path: str | Path) -> dict[str, float]:
     """id -> pass rate in [0, 1], from JSONL rows {"id": ..., "pass_rate": ...}."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"data.grading_file: {path} is a folder, not a JSONL file of {{\"id\", \"pass_rate\"}}")
     if not path.is_file():
-        raise DataError(f"grading file not found: {path}")
+        raise DataError(f"data.grading_file: {path} does not exist")
     rates = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(read_text(path).split("\n"), 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
+            if not isinstance(row, dict):
+                raise TypeError(f"a JSON {type(row).__name__}, not an object")
             rate = float(row["pass_rate"])
             item = str(row["id"])
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:

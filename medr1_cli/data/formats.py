@@ -494,7 +494,7 @@ def load_records(
     as items of their own, the repeats' ids suffixed `#2`, `#3`, … (an evaluation set is scored as
     its owners publish it)."""
     options = options or LoadOptions()
-    fmt = detect_format(source) if format == "auto" else find_format(format)
+    fmt = detect_format(source) if format == "auto" else _forced(source, find_format(format))
     rows = _rows_for(source, fmt, benchmark)
     state = fmt.setup(rows, options) if fmt.setup is not None else None
     ctx = ParseContext(options, benchmark or fmt.benchmark or "medqa", Counter(), {}, state)
@@ -512,6 +512,23 @@ def load_records(
     _report_defects(source, fmt, defects, ctx)
     several = fmt.name == "huatuo-bundle" and benchmark is None
     return Loaded(records, fmt.name, ctx.skipped, ctx.notes, benchmark=None if several else ctx.benchmark)
+
+
+def _forced(source: RawSource, fmt: Format) -> Format:
+    """A forced layout must fit the file: checked on its first row, before any whole-file step
+    (MedMCQA's cop base) can complain about a field the file does not have."""
+    first = source.rows[0]
+    missing = [name for name in fmt.required if name not in first.data]
+    if missing:
+        keys = ", ".join(sorted(k for k in first.data if not k.startswith("_"))[:15])
+        detected = next((f.name for f in FORMATS.values() if f.looks_like(first.data)), None)
+        raise DataError(
+            f"{first.where}: the format '{fmt.name}' was asked for, but this row lacks its field(s) "
+            f"{', '.join(missing)} (it has {keys})",
+            hint=f"the rows look like the '{detected}' format: drop the forced format (data.formats) or choose "
+            f"'{detected}'" if detected else f"choose one of: {', '.join(FORMATS)}",
+        )
+    return fmt
 
 
 def _rows_for(source: RawSource, fmt: Format, benchmark: str | None) -> list[RawRow]:

@@ -31,7 +31,7 @@ from medr1_cli.data.prompts import TEMPLATES, build_prompt
 from medr1_cli.data.record import QARecord
 from medr1_cli.data.sources import RawSource, read_source
 from medr1_cli.errors import DataError
-from medr1_cli.fsutil import atomic_directory
+from medr1_cli.fsutil import atomic_directory, check_writable_folder
 
 DATASET_DIR, JSONL_NAME, MANIFEST_NAME = "dataset", "train.jsonl", "manifest.json"
 VQA_DATASET = "omnimedvqa"  # the mix that builds Med-R1's per-group VQA splits (data.vqa)
@@ -90,6 +90,7 @@ def prepared_folder(config: Medr1Config) -> Path:
 def prepare_data(config: Medr1Config, console: Console | None = None) -> PrepareResult:
     console = console or Console(highlight=False)
     data = config.data
+    check_writable_folder(prepared_folder(config), "data.output_dir")
     if data.dataset == VQA_DATASET:
         return _prepare_vqa(config, console)
     started = time.perf_counter()

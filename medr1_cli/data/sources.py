@@ -129,7 +129,7 @@ def _read_file(path: Path) -> list[RawRow]:
     return list(_PARSED[key])
 
 
-def _text_of(path: Path) -> str:
+def read_text(path: Path) -> str:
     """The file as text: UTF-8, with or without a byte-order mark; anything else names its line."""
     data = path.read_bytes()
     try:
@@ -146,7 +146,7 @@ def _text_of(path: Path) -> str:
 def _read_jsonl(path: Path) -> list[RawRow]:
     rows = []
     # split on "\n" only: JSON strings may hold U+2028 and other characters str.splitlines() breaks at
-    for number, line in enumerate(_text_of(path).split("\n"), 1):
+    for number, line in enumerate(read_text(path).split("\n"), 1):
         if not line.strip():
             continue
         try:
@@ -162,7 +162,7 @@ def _read_jsonl(path: Path) -> list[RawRow]:
 def _read_json(path: Path) -> list[RawRow]:
     """A JSON file is a list of rows, an object of rows by key (PubMedQA: PMID -> record), or an
     object of row lists by group (the HuatuoGPT-o1 bundle: benchmark -> questions)."""
-    text = _text_of(path)
+    text = read_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
@@ -204,7 +204,7 @@ def _object(row: Any, path: Path, where: str) -> dict:
 
 
 def _read_csv(path: Path) -> list[RawRow]:
-    reader = csv.DictReader(io.StringIO(_text_of(path), newline=""))
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
     if not reader.fieldnames:
         raise DataError(f"{path}: empty CSV (no header row)")
     rows = []

@@ -16,14 +16,34 @@ from medr1_cli.evaluate.stats import mcnemar, paired_bootstrap
 
 
 def load_results(path: str | Path) -> dict[str, Any]:
+    """An evaluation's results.json, checked to be one `medr1 evaluate` wrote: a model, and benchmarks
+    each with its figures and scored items."""
     path = Path(path)
     file = path / RESULTS_JSON if path.is_dir() else path
+    if file.is_dir():
+        raise DataError(f"{file} is a folder, not a results file", hint=f"pass an evaluation output folder or its {RESULTS_JSON}")
     if not file.is_file():
         raise DataError(f"{path}: no {RESULTS_JSON} here; pass an evaluation output folder or its {RESULTS_JSON}")
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
+        results = json.loads(file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise DataError(f"{file}:{err.lineno}: invalid JSON ({err.msg})") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{file}: not UTF-8 text; not a medr1 evaluation result") from None
+    if not isinstance(results, dict) or not isinstance(results.get("benchmarks"), dict) or "model" not in results:
+        raise DataError(f"{file}: not a medr1 evaluation result (expected the keys 'model' and 'benchmarks' that "
+                        "`medr1 evaluate` writes)", hint="pass the results.json of an evaluation output folder")
+    if not results["benchmarks"]:
+        raise DataError(f"{file}: no benchmarks in it")
+    for name, bench in results["benchmarks"].items():
+        missing = [k for k in ("title", "n", "accuracy", "wilson_95") if not isinstance(bench, dict) or k not in bench]
+        if missing:
+            raise DataError(f"{file}: benchmarks.{name} lacks {', '.join(missing)}; not a medr1 evaluation result")
+        items = bench.get("items", [])
+        if not isinstance(items, list) or not all(isinstance(i, dict) and "id" in i and "correct" in i for i in items):
+            raise DataError(f"{file}: benchmarks.{name}.items must be a list of {{id, correct, …}}; not a medr1 "
+                            "evaluation result")
+    return results
 
 
 def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -33,8 +53,8 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for name in a["benchmarks"]:
         if name not in b["benchmarks"]:
             continue
-        left = {i["id"]: i["correct"] for i in a["benchmarks"][name]["items"]}
-        right = {i["id"]: i["correct"] for i in b["benchmarks"][name]["items"]}
+        left = {i["id"]: i["correct"] for i in a["benchmarks"][name].get("items", [])}
+        right = {i["id"]: i["correct"] for i in b["benchmarks"][name].get("items", [])}
         shared = sorted(left.keys() & right.keys())
         if not shared:
             continue

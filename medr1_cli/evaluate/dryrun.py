@@ -12,29 +12,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from medr1_cli.config import Medr1Config
-from medr1_cli.errors import DataError
 from medr1_cli.evaluate.run import load_benchmarks
-from medr1_cli.models import planned_model_path, resolve_model_path
-from medr1_cli.models.names import BUILTIN_PREFIX
-
-
-def describe_model(name_or_path: str) -> str:
-    """Where the model would come from, checked without loading it."""
-    if name_or_path.startswith(BUILTIN_PREFIX):
-        return f"built-in model ({planned_model_path(name_or_path)})"
-    path = Path(name_or_path).expanduser()
-    if path.is_dir():
-        resolve_model_path(name_or_path)  # a folder without config.json / adapter_config.json is refused
-        return f"local folder {path}"
-    if path.exists() or name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
-        raise DataError(f"model.name_or_path: {name_or_path} is not a model folder (no such folder)",
-                        hint="give the folder of a Hugging Face model or LoRA adapter, or a Hub id owner/name")
-    return f"Hub id {name_or_path} (needs network, or the model in the local Hugging Face cache)"
+from medr1_cli.fsutil import check_writable_folder
+from medr1_cli.models import describe_model_reference
 
 
 def dry_run_evaluation(config: Medr1Config, console: Console | None = None) -> dict[str, Any]:
     console = console or Console(highlight=False)
-    model = describe_model(config.model.name_or_path)
+    check_writable_folder(config.eval.output_dir, "eval.output_dir")
+    model = describe_model_reference(config.model.name_or_path)
     data, manifest = load_benchmarks(config, console)
     table = Table(title="evaluate --dry-run: what would be scored (no model loaded)",
                   caption="excluded: training items of the prepared mix left out; skipped: rows not read, by reason below")

@@ -95,9 +95,21 @@ def training_ids(config: Medr1Config) -> tuple[set[str], str | None]:
     )
     if not path.is_file():
         if config.eval.exclude_manifest:
-            raise DataError(f"eval.exclude_manifest: {path} does not exist")
+            raise DataError(f"eval.exclude_manifest: {path} {'is a folder' if path.is_dir() else 'does not exist'}",
+                            hint=f"give the {MANIFEST_NAME} that prepare-data wrote")
         return set(), None
-    return set(json.loads(path.read_text(encoding="utf-8"))["training_ids"]), str(path)
+    setting = "eval.exclude_manifest" if config.eval.exclude_manifest else "the prepared mix's manifest"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        where = f":{err.lineno}" if isinstance(err, json.JSONDecodeError) else ""
+        raise DataError(f"{setting}: {path}{where} is not a JSON manifest ({err})",
+                        hint=f"give the {MANIFEST_NAME} that prepare-data wrote") from None
+    ids = manifest.get("training_ids") if isinstance(manifest, dict) else None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise DataError(f"{setting}: {path} has no list of training_ids; it is not a prepare-data manifest",
+                        hint=f"give the {MANIFEST_NAME} that prepare-data wrote")
+    return set(ids), str(path)
 
 
 def vqa_test_file(benchmark: Benchmark, config: Medr1Config) -> Path:

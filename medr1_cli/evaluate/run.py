@@ -24,8 +24,8 @@ from medr1_cli.evaluate.generate import (
 )
 from medr1_cli.evaluate.registry import BenchmarkData, find_benchmark, load_benchmark, training_ids
 from medr1_cli.evaluate.stats import bootstrap, wilson
-from medr1_cli.fsutil import atomic_write_text
-from medr1_cli.models import resolve_model_path
+from medr1_cli.fsutil import atomic_write_text, check_writable_folder
+from medr1_cli.models import describe_model_reference, resolve_model_path
 
 RESULTS_JSON, RESULTS_MD = "results.json", "results.md"
 
@@ -64,6 +64,8 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
 
         raise ConfigError(f"eval.engine lm-eval: the VQA benchmarks {vqa} need images, which medr1's lm-eval tasks "
                           "do not carry", hint="evaluate them with --engine native")
+    check_writable_folder(config.eval.output_dir, "eval.output_dir")
+    describe_model_reference(config.model.name_or_path)
     data, manifest = load_benchmarks(config, console)  # every data error before the model loads
 
     output = Path(config.eval.output_dir)
@@ -81,20 +83,14 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
     }
     missing = {name: [r for r in reqs if r.key not in store.done] for name, reqs in requests.items()}
     generated = sum(len(m) for m in missing.values())
-    backend_name, lm_eval_metrics = "cached", None
-    if generated and config.eval.engine == "lm-eval":
-        from medr1_cli.evaluate.lmeval import lm_eval_generate
-
-        missing = {name: reqs for name, reqs in missing.items() if reqs}
-        backend_name, lm_eval_metrics = lm_eval_generate(missing, data, config, model_path, store, output,
-                                                         f"{model_id}-{settings_id}", console)
-    elif generated and config.eval.data_parallel_size > 1:
-        from medr1_cli.evaluate.parallel import generate_in_parallel
-
-        backend_name = generate_in_parallel(missing, config, model_path, store, console)
-    elif generated:
-        backend_name, backend = make_backend(config, model_path)
-        _generate(missing, backend, store, config.eval.batch_size, console)
+    try:
+        backend_name, lm_eval_metrics = _generate_missing(missing, data, config, model_path, store, output,
+                                                          f"{model_id}-{settings_id}", console)
+    except KeyboardInterrupt:
+        kept = len(CompletionStore(store.path).done)
+        console.print(f"[yellow]interrupted:[/] {kept} completions are kept in {escape(str(store.path))}; run the same "
+                      "command again to continue — only the missing ones are generated")
+        raise
     store.fold_shards()  # what data-parallel workers stored, in this run or in an interrupted one
     console.print(f"{generated} completions generated ({config.eval.engine} engine, {backend_name}), "
                   f"{sum(len(r) for r in requests.values()) - generated} reused from {escape(str(store.path))}")
@@ -121,6 +117,26 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
     console.print(f"results: {escape(str(output / RESULTS_JSON))}, {escape(str(output / RESULTS_MD))}")
     results["generated"] = generated
     return results
+
+
+def _generate_missing(missing: dict[str, list[Request]], data: dict[str, BenchmarkData], config: Medr1Config,
+                      model_path: str, store: CompletionStore, output: Path, run_id: str,
+                      console: Console) -> tuple[str, dict | None]:
+    """Generate what the store lacks with the configured engine; (backend used, lm-eval's own figures)."""
+    if not any(missing.values()):
+        return "cached", None
+    if config.eval.engine == "lm-eval":
+        from medr1_cli.evaluate.lmeval import lm_eval_generate
+
+        return lm_eval_generate({name: reqs for name, reqs in missing.items() if reqs}, data, config, model_path,
+                                store, output, run_id, console)
+    if config.eval.data_parallel_size > 1:
+        from medr1_cli.evaluate.parallel import generate_in_parallel
+
+        return generate_in_parallel(missing, config, model_path, store, console), None
+    backend_name, backend = make_backend(config, model_path)
+    _generate(missing, backend, store, config.eval.batch_size, console)
+    return backend_name, None
 
 
 def _generate(missing: dict[str, list[Request]], backend, store: CompletionStore, batch: int, console: Console) -> None:

@@ -13,7 +13,7 @@ from rich.markup import escape
 from medr1_cli.config import Medr1Config
 from medr1_cli.errors import ConfigError, DataError
 from medr1_cli.export.source import ADAPTER_WEIGHTS, Source, locate
-from medr1_cli.fsutil import atomic_directory, atomic_write_text
+from medr1_cli.fsutil import atomic_directory, atomic_write_text, check_writable_folder
 
 TRAINING_CONFIG_NAME = "medr1_training_config.yaml"
 
@@ -108,8 +108,7 @@ def _check_output(output: Path, source: Source, force: bool) -> None:
     target, exported = output.resolve(), source.path.resolve()
     if target in (exported, source.run.resolve()) or target in exported.parents:
         raise ConfigError(f"export.output_dir {output} is or contains the folder being exported; choose another with -o")
-    if output.exists() and not output.is_dir():
-        raise ConfigError(f"export.output_dir {output} is a file")
+    check_writable_folder(output, "export.output_dir")
     if output.is_dir() and any(output.iterdir()) and not force:
         raise ConfigError(f"{output} is not empty; refusing to overwrite it",
                           hint="pass --force to replace it (the old folder stays until the new one is complete), "

@@ -5,6 +5,7 @@ Nothing heavy is imported here; the builders import torch/transformers when they
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from medr1_cli.errors import ConfigError
@@ -26,6 +27,33 @@ def planned_model_path(name_or_path: str) -> str:
 
         return str(tiny_vl_model_folder())
     return name_or_path
+
+
+def describe_model_reference(name_or_path: str, *, here: bool = True) -> str:
+    """Where `model.name_or_path` would load from, checked without loading anything: a built-in
+    name, a model folder, or a Hub id (offline, only one already in the local Hugging Face cache —
+    checked only when the model is to load `here`, not for a run planned for another machine)."""
+    if name_or_path.startswith(BUILTIN_PREFIX):
+        return f"built-in model ({planned_model_path(name_or_path)})"
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        resolve_model_path(name_or_path)  # a folder without config.json / adapter_config.json is refused
+        return f"local folder {path}"
+    if path.exists() or name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
+        raise ConfigError(f"model.name_or_path: {name_or_path} is not a model folder (no such folder)",
+                          hint="give the folder of a Hugging Face model or LoRA adapter, or a Hub id owner/name")
+    if here and os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        from huggingface_hub import try_to_load_from_cache
+
+        if not isinstance(try_to_load_from_cache(name_or_path, "config.json"), str):
+            raise ConfigError(
+                f"model.name_or_path: {name_or_path} is not a local folder, and HF_HUB_OFFLINE is set while the "
+                "local Hugging Face cache does not hold it",
+                hint=f"download it where there is network (`huggingface-cli download {name_or_path}`) and copy the "
+                "cache, or give the model's local folder",
+            )
+        return f"Hub id {name_or_path} (from the local Hugging Face cache; HF_HUB_OFFLINE is set)"
+    return f"Hub id {name_or_path} (downloaded on first use unless cached)"
 
 
 def resolve_model_path(name_or_path: str) -> str:

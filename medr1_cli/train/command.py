@@ -9,8 +9,8 @@ from rich.markup import escape
 
 from medr1_cli.config import Medr1Config
 from medr1_cli.errors import ConfigError
-from medr1_cli.fsutil import atomic_write_text
-from medr1_cli.models import planned_model_path, resolve_model_path
+from medr1_cli.fsutil import atomic_write_text, check_writable_folder
+from medr1_cli.models import describe_model_reference, planned_model_path, resolve_model_path
 from medr1_cli.train import preflight
 from medr1_cli.train.launch import LaunchError, build_plan, describe, execute
 
@@ -26,6 +26,7 @@ def run_train(
     """Returns the training summary for an in-process run, else None."""
     console = console or Console(highlight=False)
     extra_args = extra_args or []
+    check_writable_folder(config.train.output_dir, "train.output_dir")
     gpus = config.train.gpus if config.train.gpus is not None else preflight.detect_gpus()
     if slurm is not None and (gpus == 0 or config.train.topology == "single"):
         raise ConfigError(
@@ -34,24 +35,25 @@ def run_train(
         )
     layout = preflight.plan_layout(config, gpus, server_node_of_its_own=slurm is not None)
     planning = dry_run or slurm is not None
+    describe_model_reference(config.model.name_or_path, here=not planning)
     preflight.check(config, layout, extra_args=extra_args, dry_run=planning)
     validate_grpo(config, layout)
     model_path = planned_model_path(config.model.name_or_path) if planning else resolve_model_path(config.model.name_or_path)
     plan = build_plan(config, layout, extra_args=extra_args, model_path=model_path)
 
+    from medr1_cli.train.grpo import prepared_dataset, resume_from, run_training
+
+    resume_from(config)  # the run folder's state is checked by a dry run too, and before any process starts
     if dry_run:
         describe(plan, console)
         console.rule("resolved config")
         console.print(escape(config.to_yaml()), highlight=False)
         return None
-    from medr1_cli.train.grpo import prepared_dataset, resume_from, run_training
-
     if slurm is not None:
         from medr1_cli.train.launch import write_files
         from medr1_cli.train.slurm import sbatch_script
 
         # What every rank would otherwise find out on its own, after the job is scheduled.
-        resume_from(config)
         prepared_dataset(config, console, may_prepare=True)
         write_files(plan)
         atomic_write_text(slurm, sbatch_script(config, layout, model_path=model_path))
@@ -60,7 +62,6 @@ def run_train(
 
     if plan.train is None:
         return run_training(config, console)
-    resume_from(config)  # fails now, not in every process, when the run folder is in the wrong state
     prepared_dataset(config, console, may_prepare=True)  # once, before several processes read it
     code = execute(plan, console)
     if code != 0:

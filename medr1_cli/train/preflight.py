@@ -71,11 +71,14 @@ def check(config: Medr1Config, layout: Layout, *, extra_args: list[str], dry_run
     if train.num_machines > 1 and not train.main_process_ip:
         problems.append("train.num_machines > 1 needs train.main_process_ip (the address of machine rank 0)")
 
+    counts = _count_problems(grpo)
+    problems.extend(counts)
     generations = grpo.get("num_generations", TRL_DEFAULT_GENERATIONS)
-    if generations < 2:
-        problems.append(f"train.grpo.num_generations is {generations}: GRPO compares at least 2 completions per prompt")
-    else:
-        problems.extend(_batch_problems(config, layout, generations))
+    if not counts:  # the batch arithmetic needs whole numbers
+        if generations < 2:
+            problems.append(f"train.grpo.num_generations is {generations}: GRPO compares at least 2 completions per prompt")
+        else:
+            problems.extend(_batch_problems(config, layout, generations))
 
     memory = grpo.get("vllm_gpu_memory_utilization")
     if memory is not None:
@@ -95,16 +98,42 @@ def check(config: Medr1Config, layout: Layout, *, extra_args: list[str], dry_run
 
     if dry_run:
         return
-    if train.topology in ("colocate", "server") and importlib.util.find_spec("vllm") is None:
-        raise MissingExtraError("vllm", f"train.topology '{train.topology}'", "vllm")
-    if config.model.lora.load_in_4bit and importlib.util.find_spec("bitsandbytes") is None:
-        raise MissingExtraError("qlora", "Q-LoRA (model.lora.load_in_4bit)", "bitsandbytes",
-                                install="pip install bitsandbytes   (CUDA GPUs only)")
-    if config.model.attn_implementation == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
-        raise MissingExtraError("flash-attn", "model.attn_implementation flash_attention_2", "flash_attn",
-                                install="pip install flash-attn --no-build-isolation   (CUDA GPUs only)")
-    if train.strategy != "ddp" and train.topology != "single" and importlib.util.find_spec("deepspeed") is None:
-        raise MissingExtraError("deepspeed", f"train.strategy '{train.strategy}'", "deepspeed")
+    lora = config.model.lora
+    wanted = (  # (needed, extra, what needs it, module, install command when not the extra's own)
+        (train.topology in ("colocate", "server"), "vllm", f"train.topology '{train.topology}'", "vllm", None),
+        (lora.load_in_4bit, "qlora", "Q-LoRA (model.lora.load_in_4bit)", "bitsandbytes",
+         "pip install bitsandbytes   (CUDA GPUs only)"),
+        (config.model.attn_implementation == "flash_attention_2", "flash-attn",
+         "model.attn_implementation flash_attention_2", "flash_attn",
+         "pip install flash-attn --no-build-isolation   (CUDA GPUs only)"),
+        (train.strategy != "ddp" and train.topology != "single", "deepspeed", f"train.strategy '{train.strategy}'",
+         "deepspeed", None),
+    )
+    missing = [MissingExtraError(extra, what, module, install=install)
+               for needed, extra, what, module, install in wanted
+               if needed and importlib.util.find_spec(module) is None]
+    if missing:  # every missing extra at once, each with its install command
+        raise missing[0] if len(missing) == 1 else MissingExtraError.several(missing)
+
+
+# TRL options that count things: TRL itself accepts 0 or a string for some and fails later, in every process.
+COUNT_OPTIONS = ("per_device_train_batch_size", "gradient_accumulation_steps", "steps_per_generation",
+                 "generation_batch_size", "num_generations", "num_train_epochs", "max_completion_length")
+
+
+def _count_problems(grpo: dict) -> list[str]:
+    problems = []
+    for key in COUNT_OPTIONS:
+        value = grpo.get(key)
+        if value is None:
+            continue
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if key == "num_train_epochs":
+            whole = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not whole or value < 1:
+            kind = "a number" if key == "num_train_epochs" else "a whole number"
+            problems.append(f"train.grpo.{key} = {value!r}: must be {kind} of at least 1")
+    return problems
 
 
 def _batch_problems(config: Medr1Config, layout: Layout, generations: int) -> list[str]:
