@@ -175,7 +175,7 @@ def test_full_checkpoint_exports_its_exact_weights_and_the_card_tells_the_run(fu
     card = (out / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: transformers\n")  # builtin:tiny has no Hub id: no base_model
     assert "full weights at step 1" in card
-    assert "Mix `demo`: 64 questions, seed 42" in card and "| demo-medqa | builtin:medqa | medqa |" in card
+    assert "Mix `demo`: 64 questions, seed 42" in card and "| demo-medqa | builtin:medqa | medqa | generic |" in card
     assert "| rewards (weight) | accuracy (1), format (1) |" in card and "| max_steps | 2 |" in card
     assert "No `medr1 evaluate` results were found" in card
 

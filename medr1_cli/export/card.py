@@ -112,10 +112,11 @@ def _data_section(run: Medr1Config) -> list[str]:
     lines = ["## Training data", "",
              f"Mix `{manifest['dataset']}`: {manifest['rows']} questions, seed {manifest['seed']}, "
              f"curriculum `{manifest.get('curriculum', 'none')}`, {len(manifest['held_out_ids'])} held out.", "",
-             "| source | data | format | rows | input sha256 |", "|---|---|---|---:|---|"]
+             "| source | data | benchmark | layout | rows | input sha256 |", "|---|---|---|---|---:|---|"]
     for name, source in manifest["sources"].items():
         digests = ", ".join(f"`{i['sha256'][:12]}`" for i in source.get("inputs", []))
-        lines.append(f"| {name} | {source['spec']} | {source['format']} | {source['rows']} | {digests} |")
+        lines.append(f"| {name} | {source['spec']} | {source.get('benchmark') or '—'} | {source['format']} | "
+                     f"{source['rows']} | {digests} |")
     decontam = manifest.get("decontamination", {})
     if decontam:
         lines += ["", f"Decontamination against {decontam.get('evaluation_items', 0)} evaluation questions "
