@@ -6,7 +6,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -60,6 +60,28 @@ def atomic_directory(final: str | os.PathLike, *, replace: bool = False) -> Iter
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def append_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
+    """Append rows to a JSONL file. A run killed mid-write leaves a cut last row; it is dropped first,
+    so the next row starts a line of its own and every line of the file stays valid JSON."""
+    import json
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    with path.open("a+b") as handle:  # appends go to the end whatever the position
+        start = max(0, handle.seek(0, os.SEEK_END) - (1 << 20))  # a row is far shorter than 1 MiB
+        handle.seek(start)
+        tail = handle.read()
+        if tail and not tail.endswith(b"\n"):
+            cut = tail.rfind(b"\n")
+            if cut >= 0 or start == 0:
+                handle.truncate(start + cut + 1)
+            else:
+                text = "\n" + text
+        handle.write(text.encode("utf-8"))
+        handle.flush()
 
 
 def check_writable_folder(path: str | os.PathLike, setting: str) -> Path:

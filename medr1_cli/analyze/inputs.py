@@ -138,7 +138,7 @@ def read_completions(path: Path) -> tuple[list[Row], int]:
     dropped = 0
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
-            if not line.strip():
+            if not line.strip() or _cut_by_a_kill(line):
                 continue
             row = _parse_row(path, number, line)
             if rows and row.step < rows[-1].step:
@@ -147,6 +147,17 @@ def read_completions(path: Path) -> tuple[list[Row], int]:
                 dropped += before - len(rows)
             rows.append(row)
     return rows, dropped
+
+
+def _cut_by_a_kill(line: str) -> bool:
+    """The last line of a run killed mid-write: no newline, not JSON. Resuming the run drops it too."""
+    if line.endswith("\n"):
+        return False
+    try:
+        json.loads(line)
+    except json.JSONDecodeError:
+        return True
+    return False
 
 
 def _parse_row(path: Path, number: int, line: str) -> Row:

@@ -49,9 +49,9 @@ def run_analysis(run_dir: Path | None, results: list[Path], output_dir: Path | N
 
     # Read and check everything before writing anything.
     run = load_run(run_dir) if run_dir is not None else None
-    from medr1_cli.evaluate.compare import load_results  # here: it imports the generation backends' module
+    from medr1_cli.evaluate.compare import FIGURES, load_results  # here: it imports the generation backends' module
 
-    evaluations = [(path, load_results(path)) for path in results]
+    evaluations = [(path, load_results(path, FIGURES)) for path in results]
 
     summary: dict[str, Any] = {"output_dir": str(output), "plots": {}}
     if run is not None:

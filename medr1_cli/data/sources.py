@@ -77,7 +77,8 @@ def read_source(spec: str, *, split: str | None = None) -> RawSource:
         return _read_files(spec, [_pick_file(path, split)])
     if path.is_file():
         return _read_files(spec, [path])
-    if _HUB_ID.match(spec):
+    # `data/medqa.jsonl` also has the shape owner/name: a data file's suffix says it is a missing file
+    if _HUB_ID.match(spec) and path.suffix.lower() not in DATA_SUFFIXES:
         return _read_hub(spec, split)
     raise DataError(f"data source '{spec}' is not a file or folder, and does not look like a Hub id (owner/name)")
 

@@ -15,9 +15,13 @@ from medr1_cli.evaluate.run import RESULTS_JSON
 from medr1_cli.evaluate.stats import mcnemar, paired_bootstrap
 
 
-def load_results(path: str | Path) -> dict[str, Any]:
+FIGURES = ("title", "n", "accuracy", "wilson_95")  # what a plot or table of the results reads
+PAIRING = ("title", "items")  # what a paired comparison reads
+
+
+def load_results(path: str | Path, required: tuple[str, ...] = PAIRING) -> dict[str, Any]:
     """An evaluation's results.json, checked to be one `medr1 evaluate` wrote: a model, and benchmarks
-    each with its figures and scored items."""
+    each holding the `required` keys (and, where it has them, scored items of {id, correct})."""
     path = Path(path)
     file = path / RESULTS_JSON if path.is_dir() else path
     if file.is_dir():
@@ -36,10 +40,10 @@ def load_results(path: str | Path) -> dict[str, Any]:
     if not results["benchmarks"]:
         raise DataError(f"{file}: no benchmarks in it")
     for name, bench in results["benchmarks"].items():
-        missing = [k for k in ("title", "n", "accuracy", "wilson_95") if not isinstance(bench, dict) or k not in bench]
+        missing = [k for k in required if not isinstance(bench, dict) or k not in bench]
         if missing:
             raise DataError(f"{file}: benchmarks.{name} lacks {', '.join(missing)}; not a medr1 evaluation result")
-        items = bench.get("items", [])
+        items = bench.get("items", []) if isinstance(bench, dict) else []
         if not isinstance(items, list) or not all(isinstance(i, dict) and "id" in i and "correct" in i for i in items):
             raise DataError(f"{file}: benchmarks.{name}.items must be a list of {{id, correct, …}}; not a medr1 "
                             "evaluation result")

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from medr1_cli.config import Medr1Config
 from medr1_cli.errors import ConfigError, MissingExtraError
+from medr1_cli.fsutil import append_jsonl
+from medr1_cli.models.loading import chat_template_text
 from medr1_cli.models.vision import is_vision_model
 
 COMPLETIONS_NAME = "completions.jsonl"
@@ -38,12 +40,13 @@ class Generation:
     hit_limit: bool  # stopped by max_new_tokens, not by the model
 
 
-def model_fingerprint(path: str) -> str:
+def model_fingerprint(path: str, revision: str | None = None) -> str:
     """The model's identity: where it is, its config (or adapter config), and the name, size and
-    modification time of each weight file — checkpoints of one run share configs and file sizes."""
+    modification time of each weight file — checkpoints of one run share configs and file sizes. A
+    Hub id is identified by the commit its revision resolves to."""
     folder = Path(path)
     if not folder.is_dir():
-        return hashlib.sha256(path.encode()).hexdigest()[:16]  # a Hub id: its name is all we know
+        return hashlib.sha256(f"{path}@{hub_commit(path, revision)}".encode()).hexdigest()[:16]
     digest = hashlib.sha256(str(folder.resolve()).encode())
     for file in sorted(folder.iterdir()):
         if file.name in ("config.json", "adapter_config.json"):
@@ -54,12 +57,30 @@ def model_fingerprint(path: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def settings_fingerprint(config: Medr1Config) -> str:
-    e = config.eval
-    # The native engine's keys predate the lm-eval engine; only lm-eval's carry the engine's name.
-    settings = [e.template, e.system_prompt, e.temperature, e.top_p, e.max_new_tokens, e.seed, config.model.chat_template]
-    if e.engine != "native":
-        settings.append(e.engine)
+def hub_commit(repo: str, revision: str | None) -> str:
+    """The commit `revision` (default: main) of a Hub model resolves to: read from the local Hugging
+    Face cache, else fetched with the model's config.json (which the load that follows needs anyway)."""
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+
+    try:
+        cached = try_to_load_from_cache(repo, "config.json", revision=revision)
+        if not isinstance(cached, str):
+            cached = hf_hub_download(repo, "config.json", revision=revision)
+    except Exception as err:  # huggingface_hub raises many types for offline, missing, gated and bad ids
+        raise ConfigError(f"model.name_or_path: cannot resolve the Hub model {repo} (revision {revision or 'main'}): "
+                          f"{type(err).__name__}: {err}",
+                          hint="give a local model folder, or run where the Hub is reachable") from None
+    return Path(cached).parent.name  # <cache>/models--owner--name/snapshots/<commit>/config.json
+
+
+def settings_fingerprint(config: Medr1Config, backend: str) -> str:
+    """Everything besides the model and the item that changes a completion: prompt, sampling, the
+    chat template's text (not its path), weights' dtype, image size range, engine and backend."""
+    e, m = config.eval, config.model
+    template = chat_template_text(m)
+    settings = [e.template, e.system_prompt, e.temperature, e.top_p, e.max_new_tokens, e.seed,
+                hashlib.sha256(template.encode()).hexdigest() if template is not None else None,
+                m.dtype, m.min_pixels, m.max_pixels, e.engine, backend]
     return hashlib.sha256(json.dumps(settings).encode()).hexdigest()[:12]
 
 
@@ -84,11 +105,7 @@ class CompletionStore:
 
     def add(self, rows: Iterable[dict]) -> None:
         rows = list(rows)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        separator = "\n" if _ends_mid_line(self.path) else ""  # after a killed run's half-written row
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(separator + "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
-            handle.flush()
+        append_jsonl(self.path, rows)
         self.done.update({row["key"]: row for row in rows})
 
     def fold_shards(self) -> None:
@@ -96,14 +113,6 @@ class CompletionStore:
         for shard in self.shards():
             self.add(_read_rows(shard).values())
             shard.unlink()
-
-
-def _ends_mid_line(path: Path) -> bool:
-    if not path.is_file() or path.stat().st_size == 0:
-        return False
-    with path.open("rb") as handle:
-        handle.seek(-1, 2)
-        return handle.read(1) != b"\n"
 
 
 def _read_rows(path: Path) -> dict[str, dict]:

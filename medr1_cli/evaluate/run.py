@@ -19,8 +19,8 @@ from medr1_cli.answers import extract_answer
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.prompts import TEMPLATES, build_prompt
 from medr1_cli.evaluate.generate import (
-    COMPLETIONS_NAME, CompletionStore, Request, chunks_of, generate_chunk, make_backend, model_fingerprint,
-    settings_fingerprint,
+    COMPLETIONS_NAME, CompletionStore, Request, backend_for, chunks_of, generate_chunk, make_backend,
+    model_fingerprint, settings_fingerprint,
 )
 from medr1_cli.evaluate.registry import BenchmarkData, find_benchmark, load_benchmark, training_ids
 from medr1_cli.evaluate.stats import bootstrap, wilson
@@ -70,7 +70,9 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
 
     output = Path(config.eval.output_dir)
     model_path = resolve_model_path(config.model.name_or_path)
-    model_id, settings_id = model_fingerprint(model_path), settings_fingerprint(config)
+    backend = backend_for(config, model_path) if config.eval.engine == "native" else config.eval.backend
+    model_id = model_fingerprint(model_path, config.model.revision)
+    settings_id = settings_fingerprint(config, backend)
     store = CompletionStore(output / COMPLETIONS_NAME)
     requests = {
         name: [

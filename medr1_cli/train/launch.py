@@ -70,10 +70,13 @@ def executable(name: str) -> str:
     return str(beside) if beside.exists() else (shutil.which(name) or name)
 
 
-def server_argv(config: Medr1Config, *, model_path: str, tensor_parallel: int, trl: str = "trl") -> list[str]:
-    """`trl vllm-serve` with the model options the training processes use too."""
+def server_argv(config: Medr1Config, *, model_path: str, tensor_parallel: int, trl: str = "trl",
+                host: str | None = None) -> list[str]:
+    """`trl vllm-serve` with the model options the training processes use too. The server has no
+    authentication and accepts weight updates, so it listens only where the training processes
+    reach it: `train.vllm_server_host` (the loopback address on one machine), or `host`."""
     argv = [trl, "vllm-serve", "--model", model_path, "--tensor_parallel_size", str(tensor_parallel),
-            "--host", "0.0.0.0", "--port", str(config.train.vllm_server_port),
+            "--host", host or config.train.vllm_server_host, "--port", str(config.train.vllm_server_port),
             "--gpu_memory_utilization", str(config.train.grpo.get("vllm_gpu_memory_utilization", 0.9))]
     if config.model.revision:
         argv += ["--revision", config.model.revision]
@@ -136,6 +139,9 @@ def describe(plan: Plan, console: Console) -> None:
         console.print(f"[bold]vLLM server[/] (log: {escape(str(plan.run_dir / SERVER_LOG_NAME))}):")
         console.print(escape(plan.server.shell()), soft_wrap=True, highlight=False)
         console.print(f"[bold]wait for[/] {plan.health_url} (up to {plan.server_timeout:.0f} s)")
+        console.print(f"[bold]exposure[/] the server listens on {escape(plan.server.argv[plan.server.argv.index('--host') + 1])} "
+                      "only: `trl vllm-serve` has no authentication and accepts weight updates from anyone who can "
+                      "reach that address")
     if plan.train:
         console.print("[bold]training[/]:")
         console.print(escape(plan.train.shell()), soft_wrap=True, highlight=False)

@@ -70,6 +70,13 @@ def check(config: Medr1Config, layout: Layout, *, extra_args: list[str], dry_run
         problems.append(f"arguments after -- ({' '.join(extra_args)}) are for accelerate, which topology single does not use")
     if train.num_machines > 1 and not train.main_process_ip:
         problems.append("train.num_machines > 1 needs train.main_process_ip (the address of machine rank 0)")
+    # (A Slurm job gives the server a node of its own and sets the host itself: layout.vllm_gpus is 0 then.)
+    if train.topology == "server" and layout.vllm_gpus and train.num_machines > 1 and _loopback(train.vllm_server_host):
+        problems.append(
+            f"train.vllm_server_host {train.vllm_server_host} is this machine's loopback address, which the other "
+            f"{train.num_machines - 1} machine(s) cannot reach: set it to the address of machine rank 0, where the "
+            "vLLM server runs and listens"
+        )
 
     counts = _count_problems(grpo)
     problems.extend(counts)
@@ -119,6 +126,10 @@ def check(config: Medr1Config, layout: Layout, *, extra_args: list[str], dry_run
 # TRL options that count things: TRL itself accepts 0 or a string for some and fails later, in every process.
 COUNT_OPTIONS = ("per_device_train_batch_size", "gradient_accumulation_steps", "steps_per_generation",
                  "generation_batch_size", "num_generations", "num_train_epochs", "max_completion_length")
+
+
+def _loopback(host: str) -> bool:
+    return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
 def _count_problems(grpo: dict) -> list[str]:

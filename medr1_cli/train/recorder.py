@@ -7,11 +7,11 @@ length and every reward. The wrappers stay picklable (TRL's asynchronous rollout
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medr1_cli.fsutil import append_jsonl
 from medr1_cli.rewards import Reward, completion_text
 
 
@@ -33,18 +33,11 @@ class CompletionRecorder:
         step = state.global_step if state is not None else None
         ids = columns.get("id") or [None] * len(completions)
         lengths = [len(x) for x in completion_ids] if completion_ids is not None else [None] * len(completions)
-        lines = []
-        for i, completion in enumerate(completions):
-            lines.append(json.dumps({
-                "step": step,
-                "id": ids[i],
-                "completion": completion_text(completion),
-                "tokens": lengths[i],
-                "rewards": {n: self.pending[n][i] for n in self.names},
-            }, ensure_ascii=False))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
+        append_jsonl(self.path, (
+            {"step": step, "id": ids[i], "completion": completion_text(completion), "tokens": lengths[i],
+             "rewards": {n: self.pending[n][i] for n in self.names}}
+            for i, completion in enumerate(completions)
+        ))
         self.pending.clear()
 
 

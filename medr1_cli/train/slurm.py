@@ -34,7 +34,9 @@ def sbatch_script(config: Medr1Config, layout: Layout, *, model_path: str, job_n
         'NODES=($(scontrol show hostnames "$SLURM_JOB_NODELIST"))',
     ]
     if server:
-        serve = shlex.join(server_argv(config, model_path=model_path, tensor_parallel=train.vllm_server_gpus))
+        # It listens on the address the training nodes reach it by (its node's name), not on every interface.
+        serve = shlex.join(server_argv(config, model_path=model_path, tensor_parallel=train.vllm_server_gpus,
+                                       host="$VLLM_NODE")).replace("'$VLLM_NODE'", '"$VLLM_NODE"')
         lines += [
             'VLLM_NODE="${NODES[0]}"',
             'TRAIN_NODES=("${NODES[@]:1}")',

@@ -1,0 +1,159 @@
+"""What a run writes and reuses can be trusted: the completion store never serves a completion made
+with another model revision or setting, JSONL files survive a write cut by a kill, and the vLLM
+server medr1 starts parses with TRL's own parser and listens only where it must."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from medr1_cli.analyze.inputs import read_completions
+from medr1_cli.config import resolve_config
+from medr1_cli.evaluate.generate import CompletionStore, model_fingerprint, settings_fingerprint
+from medr1_cli.fsutil import append_jsonl
+from medr1_cli.train import preflight
+from medr1_cli.train.launch import build_plan, server_argv
+from medr1_cli.train.recorder import CompletionRecorder
+
+REPO = Path(__file__).resolve().parents[1]
+HUATUO_MIX = REPO / "configs" / "huatuo-o1-7b-mix.yaml"
+
+
+def fake_hub_cache(root: Path, repo: str, commits: dict[str, str]) -> None:
+    """A Hugging Face cache holding `repo` at several commits; `commits` maps ref name -> commit."""
+    folder = root / f"models--{repo.replace('/', '--')}"
+    for ref, commit in commits.items():
+        (folder / "snapshots" / commit).mkdir(parents=True, exist_ok=True)
+        (folder / "snapshots" / commit / "config.json").write_text(json.dumps({"model_type": "qwen2", "c": commit}))
+        (folder / "refs").mkdir(exist_ok=True)
+        (folder / "refs" / ref).write_text(commit)
+
+
+def test_a_hub_model_is_fingerprinted_by_the_commit_its_revision_resolves_to(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    import huggingface_hub.constants as constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    first, second = "a" * 40, "b" * 40
+    fake_hub_cache(tmp_path, "org/model", {"main": first, "v2": second})
+    main = model_fingerprint("org/model")
+    assert main == model_fingerprint("org/model", "main") == model_fingerprint("org/model", first)
+    assert model_fingerprint("org/model", "v2") == model_fingerprint("org/model", second) != main
+    (tmp_path / "models--org--model" / "refs" / "main").write_text(second)  # main moved on upstream
+    assert model_fingerprint("org/model") != main
+    from medr1_cli.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="cannot resolve the Hub model org/absent"):
+        model_fingerprint("org/absent")  # offline and not cached: no silent name-only key
+
+
+@pytest.mark.parametrize("change", [
+    "model.dtype=bfloat16", "model.min_pixels=3136", "model.max_pixels=200704", "eval.temperature=0.7",
+    "eval.max_new_tokens=5", "eval.template=no-think", "eval.system_prompt=Be brief.",
+])
+def test_every_setting_that_changes_a_completion_changes_its_key(change):
+    base = resolve_config("tiny")
+    assert settings_fingerprint(resolve_config("tiny", [change]), "hf") != settings_fingerprint(base, "hf")
+
+
+def test_the_backend_and_the_chat_templates_text_are_part_of_the_key(tmp_path):
+    config = resolve_config("tiny")
+    assert settings_fingerprint(config, "hf") != settings_fingerprint(config, "vllm")
+    template = tmp_path / "template.jinja"
+    template.write_text("{{ messages[0]['content'] }}")
+    with_template = resolve_config("tiny", [f"model.chat_template={template}"])
+    before = settings_fingerprint(with_template, "hf")
+    template.write_text("{{ messages[-1]['content'] }}")  # same path, other text
+    assert settings_fingerprint(with_template, "hf") != before
+
+
+def test_limit_and_batch_size_do_not_change_a_completions_key():
+    base = resolve_config("tiny")
+    for change in ("eval.limit=3", "eval.batch_size=2", "eval.output_dir=elsewhere"):
+        assert settings_fingerprint(resolve_config("tiny", [change]), "hf") == settings_fingerprint(base, "hf")
+
+
+def test_jsonl_appends_after_a_cut_write_leave_every_line_valid(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    append_jsonl(path, [{"n": 1}, {"n": 2}])
+    with path.open("a") as handle:
+        handle.write('{"n": 3, "cut sh')  # a kill mid-write
+    append_jsonl(path, [{"n": 4}])
+    assert [json.loads(line)["n"] for line in path.read_text().splitlines()] == [1, 2, 4]
+    path.write_text('{"only a cut row')
+    append_jsonl(path, [{"n": 5}])
+    assert path.read_text() == '{"n": 5}\n'
+
+
+def test_the_training_rollout_log_resumes_cleanly_after_a_cut_row(tmp_path):
+    from medr1_cli.rewards import REGISTRY
+
+    path = tmp_path / "completions.jsonl"
+    recorder = CompletionRecorder(path)
+    [accuracy] = recorder.wrap([REGISTRY["accuracy"]()])
+    completions = [[{"role": "assistant", "content": "<think>x</think><answer>A</answer>"}]] * 2
+    columns = {"solution": ["A", "B"], "options": [{"A": "a", "B": "b"}] * 2, "id": ["q1", "q2"],
+               "trainer_state": SimpleNamespace(global_step=1)}
+    accuracy(prompts=[[]] * 2, completions=completions, completion_ids=[[1, 2], [3]], **columns)
+    with path.open("a") as handle:
+        handle.write('{"step": 0, "id": "q3", "compl')  # killed mid-write
+    accuracy(prompts=[[]] * 2, completions=completions, completion_ids=[[1], [2]], **columns)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [row["id"] for row in rows] == ["q1", "q2", "q1", "q2"]
+    assert [row["rewards"]["accuracy"] for row in rows] == [1.0, 0.0, 1.0, 0.0]
+    with path.open("a") as handle:
+        handle.write('{"step": 0, "id": "q4", "compl')  # killed again, and analyzed before any resume
+    rows, _ = read_completions(path)
+    assert [row.id for row in rows] == ["q1", "q2", "q1", "q2"]
+
+
+def test_the_evaluation_store_reads_back_after_a_cut_row(tmp_path):
+    store = CompletionStore(tmp_path / "completions.jsonl")
+    store.add([{"key": "k1", "completion": "A"}])
+    with store.path.open("a") as handle:
+        handle.write('{"key": "k2", "compl')
+    store.add([{"key": "k3", "completion": "C"}])
+    assert set(CompletionStore(store.path).done) == {"k1", "k3"}
+
+
+# ------------------------------------------------------------------------------ vLLM server
+def parsed_by_trl(argv: list[str]):
+    from trl.scripts.vllm_serve import make_parser
+
+    assert argv[1] == "vllm-serve"
+    arguments, unknown = make_parser().parse_args_and_config(args=argv[2:], return_remaining_strings=True)
+    assert unknown == [], f"TRL does not know {unknown}"
+    return arguments
+
+
+def test_server_arguments_parse_with_trls_own_parser():
+    config = resolve_config(HUATUO_MIX, ["model.revision=abc123", "train.grpo.vllm_max_model_length=4096",
+                                         "model.trust_remote_code=true", "train.grpo.vllm_gpu_memory_utilization=0.8"])
+    arguments = parsed_by_trl(server_argv(config, model_path="FreedomIntelligence/HuatuoGPT-o1-7B", tensor_parallel=2))
+    assert (arguments.model, arguments.tensor_parallel_size, arguments.port) == \
+           ("FreedomIntelligence/HuatuoGPT-o1-7B", 2, 8000)
+    assert (arguments.revision, arguments.max_model_len, arguments.trust_remote_code) == ("abc123", 4096, True)
+    assert arguments.gpu_memory_utilization == 0.8
+
+
+def test_the_server_listens_on_loopback_on_one_machine_and_where_trainers_reach_it_otherwise():
+    single = resolve_config(HUATUO_MIX)
+    plan = build_plan(single, preflight.plan_layout(single, 4), extra_args=[], model_path="m")
+    assert parsed_by_trl(plan.server.argv).host == "127.0.0.1"  # not 0.0.0.0: no authentication on it
+    assert plan.health_url == "http://127.0.0.1:8000/health"
+    multi = resolve_config(HUATUO_MIX, ["train.num_machines=2", "train.main_process_ip=10.0.0.1",
+                                        "train.vllm_server_host=10.0.0.1"])
+    plan = build_plan(multi, preflight.plan_layout(multi, 4), extra_args=[], model_path="m")
+    assert parsed_by_trl(plan.server.argv).host == "10.0.0.1"
+
+
+def test_the_slurm_server_listens_on_its_nodes_name():
+    from medr1_cli.train.slurm import sbatch_script
+
+    config = resolve_config(HUATUO_MIX, ["train.num_machines=2", "train.main_process_ip=placeholder"])
+    script = sbatch_script(config, preflight.plan_layout(config, 4, server_node_of_its_own=True), model_path="m")
+    serve = next(line for line in script.splitlines() if "vllm-serve" in line)
+    assert '--host "$VLLM_NODE"' in serve and "0.0.0.0" not in script
