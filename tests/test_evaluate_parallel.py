@@ -92,8 +92,8 @@ def test_a_failing_worker_stops_the_others_and_names_its_log(tmp_path, monkeypat
 
 
 @pytest.mark.slow
-def test_two_cpu_workers_generate_exactly_what_one_process_does(tmp_path):
-    common = ["-c", "tiny", "-b", "medxpertqa", "-b", "pubmedqa",
+def test_two_cpu_workers_generate_exactly_what_one_process_does(tmp_path, talkative_model):
+    common = ["-c", "tiny", "-m", str(talkative_model), "-b", "medxpertqa", "-b", "pubmedqa",
               "--set", "eval.data={medxpertqa: builtin:medxpertqa, pubmedqa: builtin:pubmedqa}",
               "--set", "eval.batch_size=4", "--set", "eval.max_new_tokens=16", "--set", "eval.limit=10",
               "--set", f"data.output_dir={tmp_path / 'data'}"]
@@ -106,6 +106,8 @@ def test_two_cpu_workers_generate_exactly_what_one_process_does(tmp_path):
     def completions(folder):
         return {k: row["completion"] for k, row in CompletionStore(tmp_path / folder / "completions.jsonl").done.items()}
 
+    # every prompt gets text of its own, so equal stores mean each completion went to its own item
+    assert len(set(completions("one").values())) == 20
     assert len(completions("two")) == 20 and completions("two") == completions("one")  # greedy: same batches, same text
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == [
         "completions.jsonl", "medr1_config.yaml", "results.json", "results.md"]  # shards folded, work files gone

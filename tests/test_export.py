@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 
 from medr1_cli.config import resolve_config
 from medr1_cli.errors import ConfigError, DataError
+from medr1_cli.evaluate.run import accuracy_cell
 from medr1_cli.export import verify
 from medr1_cli.export.command import VerificationFailed, run_export
 from tests.conftest import run_medr1
@@ -192,7 +193,9 @@ def test_the_model_card_carries_the_runs_evaluation_and_the_export_evaluates(ful
     assert result.returncode == 0, result.stderr
     assert "verification: max |logit difference|" in result.stdout and "passed" in result.stdout
     card = (out / "README.md").read_text()
-    assert "| model | MedQA-USMLE |" in card and f"| {full_run} | 0.0 (0.0–56.1) |" in card
+    medqa = json.loads((evaluation / "results.json").read_text())["benchmarks"]["medqa"]
+    assert medqa["n"] == 3  # the card shows the figures of that evaluation, whatever the random model scored
+    assert "| model | MedQA-USMLE |" in card and f"| {full_run} | {accuracy_cell(medqa)} |" in card
 
     again = run_medr1("evaluate", "-c", "tiny", "-m", str(out), "-b", "medqa", "--limit", "3", "-o", str(tmp_path / "e2"),
                       "--set", "eval.data={medqa: builtin:medqa}", "--set", "eval.max_new_tokens=4",

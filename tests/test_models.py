@@ -37,8 +37,15 @@ def test_tiny_model_loads_chats_and_generates(tiny_model):
     inputs = tokenizer(text, return_tensors="pt")
     torch.manual_seed(0)
     output = model.generate(**inputs, max_new_tokens=8, do_sample=True, pad_token_id=tokenizer.pad_token_id)
-    new_tokens = output.shape[1] - inputs["input_ids"].shape[1]
-    assert 1 <= new_tokens <= 8
+    prompt_length = inputs["input_ids"].shape[1]
+    assert 1 <= output.shape[1] - prompt_length <= 8
+    assert torch.equal(output[0, :prompt_length], inputs["input_ids"][0])  # a continuation of the chat prompt
+    # greedy generation takes the model's own most likely next token, step after step
+    greedy = model.generate(**inputs, max_new_tokens=3, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+    with torch.no_grad():
+        first = model(**inputs).logits[0, -1].argmax().item()
+        second = model(input_ids=greedy[:, : prompt_length + 1]).logits[0, -1].argmax().item()
+    assert greedy[0, prompt_length:prompt_length + 2].tolist() == [first, second]
     assert tokenizer.eos_token == "<|im_end|>" and tokenizer.pad_token == "<|endoftext|>"
 
 

@@ -140,7 +140,7 @@ def test_reference_server_plan_three_train_gpus_and_one_vllm_gpu():
     assert plan.server.env == {"CUDA_VISIBLE_DEVICES": "3"}
     assert plan.server.argv[1:] == [
         "vllm-serve", "--model", "FreedomIntelligence/HuatuoGPT-o1-7B", "--tensor_parallel_size", "1",
-        "--host", "0.0.0.0", "--port", "8000", "--gpu_memory_utilization", "0.9",
+        "--host", "127.0.0.1", "--port", "8000", "--gpu_memory_utilization", "0.9",
     ]
     assert plan.train.env == {"CUDA_VISIBLE_DEVICES": "0,1,2"}
     assert plan.train.argv[1:] == [

@@ -115,11 +115,22 @@ def build_grpo_config(kwargs: dict[str, Any]):
 # ------------------------------------------------------------------------------ data
 def prepared_dataset(config: Medr1Config, console: Console, *, may_prepare: bool):
     """The prepared training set for this config; prepared first when missing or out of date."""
-    from datasets import load_from_disk
-
-    from medr1_cli.data.prepare import DATASET_DIR, MANIFEST_NAME, prepare_data, prepared_folder
+    from medr1_cli.data.prepare import prepared_folder
 
     folder = prepared_folder(config)
+    dataset = _prepared(config, console, folder, may_prepare)
+    missing = sorted(columns_needed(list(config.train.rewards)) - set(dataset.column_names))
+    if missing:  # checked where the data is loaded: before a launch starts any process or server
+        raise DataError(f"the prepared dataset {folder} lacks the column(s) {missing} that train.rewards needs",
+                        hint="prepare it again with `medr1 prepare-data` and this config, or change train.rewards")
+    return dataset
+
+
+def _prepared(config: Medr1Config, console: Console, folder: Path, may_prepare: bool):
+    from datasets import load_from_disk
+
+    from medr1_cli.data.prepare import DATASET_DIR, MANIFEST_NAME, prepare_data
+
     manifest = folder / MANIFEST_NAME
     if manifest.is_file():
         stale = _why_stale(json.loads(manifest.read_text(encoding="utf-8")), config)
@@ -301,9 +312,6 @@ def run_training(config: Medr1Config, console: Console | None = None, *, may_pre
     args = build_grpo_config(grpo_kwargs(config, cuda_available=torch.cuda.is_available()))
     checkpoint = resume_from(config)
     dataset = prepared_dataset(config, console, may_prepare=may_prepare)
-    missing = sorted(columns_needed(list(config.train.rewards)) - set(dataset.column_names))
-    if missing:
-        raise DataError(f"the prepared dataset lacks the column(s) {missing} that train.rewards needs")
 
     model, tokenizer, peft_config = load_model(config)
     prefilled = template_prefills_think(tokenizer) if tokenizer.chat_template else False
