@@ -157,3 +157,43 @@ def test_the_slurm_server_listens_on_its_nodes_name():
     script = sbatch_script(config, preflight.plan_layout(config, 4, server_node_of_its_own=True), model_path="m")
     serve = next(line for line in script.splitlines() if "vllm-serve" in line)
     assert '--host "$VLLM_NODE"' in serve and "0.0.0.0" not in script
+
+
+# ------------------------------------------------------------------------- vLLM contract script
+def fake_vllm_wheel(path: Path, *, sampling_fields: str) -> Path:
+    """A wheel-shaped zip holding just the four vLLM source files the contract script reads."""
+    import zipfile
+
+    files = {
+        "vllm/entrypoints/llm.py": "class LLM:\n    def __init__(self, model, revision=None, **kwargs): ...\n"
+                                   "    def chat(self, messages, sampling_params=None, use_tqdm=True, chat_template=None): ...\n",
+        "vllm/engine/arg_utils.py": "class EngineArgs:\n    tensor_parallel_size: int = 1\n    seed: int = 0\n"
+                                    "    dtype: str = 'auto'\n    trust_remote_code: bool = False\n"
+                                    "    max_model_len: int = 0\n",
+        "vllm/sampling_params.py": f"class SamplingParams:\n{sampling_fields}",
+        "vllm/outputs.py": "class CompletionOutput:\n    text: str\n    token_ids: list\n    finish_reason: str\n"
+                           "class RequestOutput:\n    def __init__(self, outputs):\n        self.outputs = outputs\n",
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return path
+
+
+def test_the_vllm_contract_script_finds_a_keyword_the_release_does_not_take(tmp_path, monkeypatch):
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("check_vllm_contract", REPO / "scripts" / "check_vllm_contract.py")
+    script = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, script)  # its dataclass looks its module up there
+    spec.loader.exec_module(script)
+    full = "    temperature: float\n    top_p: float\n    max_tokens: int\n    seed: int\n"
+    checks = script.check(fake_vllm_wheel(tmp_path / "ok.whl", sampling_fields=full))
+    failing = {(c.what, c.name) for c in checks if not c.ok}
+    assert ("SamplingParams(...) keyword", "seed") not in failing
+    assert {c.name for c in checks if c.what == "field read from the outputs"} == {"text", "token_ids", "finish_reason"}
+    renamed = full.replace("max_tokens", "max_new_tokens")  # a release that renamed a field medr1 passes
+    checks = script.check(fake_vllm_wheel(tmp_path / "renamed.whl", sampling_fields=renamed))
+    assert ("SamplingParams(...) keyword", "max_tokens") in {(c.what, c.name) for c in checks if not c.ok}
+    assert script.main(["--wheel", str(tmp_path / "renamed.whl")]) == 1

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from medr1_cli.errors import DataError
-from medr1_cli.evaluate.compare import load_results
+from medr1_cli.evaluate.compare import FIGURES, load_results
 from medr1_cli.fsutil import atomic_write_text
 
 MATRIX_JSON, MATRIX_MD, MATRIX_PNG = "matrix.json", "matrix.md", "matrix.png"
@@ -40,7 +40,7 @@ def trained_on(results: dict[str, Any]) -> str:
 def build_matrix(paths: list[Path]) -> dict[str, Any]:
     rows, columns, cells = [], [], {}
     for path in paths:
-        results = load_results(path)
+        results = load_results(path, FIGURES)
         vqa = {name: b for name, b in results.get("benchmarks", {}).items() if name.startswith("vqa-")}
         if not vqa:
             raise DataError(f"{path}: no VQA benchmark (vqa-…) in these results",
