@@ -197,3 +197,54 @@ def test_the_vllm_contract_script_finds_a_keyword_the_release_does_not_take(tmp_
     checks = script.check(fake_vllm_wheel(tmp_path / "renamed.whl", sampling_fields=renamed))
     assert ("SamplingParams(...) keyword", "max_tokens") in {(c.what, c.name) for c in checks if not c.ok}
     assert script.main(["--wheel", str(tmp_path / "renamed.whl")]) == 1
+
+
+# ------------------------------------------------------------------------------- preflight, config
+def test_every_missing_extra_is_named_at_once_with_its_install_command():
+    import importlib.util
+
+    from medr1_cli.errors import Medr1Error
+
+    config = resolve_config(HUATUO_MIX, ["train.topology=colocate", "model.lora.enabled=true",
+                                         "model.lora.load_in_4bit=true", "train.grpo.num_generations=4",
+                                         "train.grpo.vllm_gpu_memory_utilization=0.3"])
+    missing = [m for m in ("vllm", "bitsandbytes") if importlib.util.find_spec(m) is None]
+    if len(missing) < 2:
+        pytest.skip("vllm or bitsandbytes is installed here")
+    with pytest.raises(Medr1Error) as caught:
+        preflight.check(config, preflight.plan_layout(config, 4), extra_args=[], dry_run=False)
+    assert caught.value.title == "2 missing optional dependencies"
+    assert "`vllm` extra" in caught.value.message and "`qlora` extra" in caught.value.message
+    assert '".[vllm]"' in caught.value.hint and "pip install bitsandbytes" in caught.value.hint
+
+
+def test_medmcqa_cop_takes_the_number_its_own_hint_suggests():
+    assert resolve_config("tiny", ["data.medmcqa_cop=1"]).data.medmcqa_cop == "1"
+    assert resolve_config("tiny", ["data.medmcqa_cop=0"]).data.medmcqa_cop == "0"
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_evaluate_says_what_was_kept_and_a_rerun_continues(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import medr1_executable, run_medr1
+
+    args = ["evaluate", "-c", "tiny", "-b", "demo", "-o", str(tmp_path / "eval"), "--set", "eval.batch_size=1",
+            "--set", "eval.max_new_tokens=24", "--set", f"data.output_dir={tmp_path / 'data'}"]
+    process = subprocess.Popen([medr1_executable(), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env={**os.environ, "COLUMNS": "200"})
+    store = tmp_path / "eval" / "completions.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not store.is_file() or len(store.read_text().splitlines()) < 3):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode != 0
+    kept = len(CompletionStore(store).done)
+    assert f"interrupted: {kept} completions are kept in {store}" in " ".join(output.split())
+    again = run_medr1(*args)
+    assert again.returncode == 0, again.stderr
+    assert f"{kept} reused from" in again.stdout  # only the missing ones were generated
