@@ -326,3 +326,33 @@ def test_evaluate_dry_run_exits_2_on_any_problem(tmp_path, problem, args, messag
     result = run_medr1("evaluate", "--dry-run", "-b", "medqa", *(a.format(tmp=tmp_path) for a in args))
     assert result.returncode == 2, problem
     assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+# ---------------------------------------------------------------------- other containers of rows
+def test_json_lines_under_a_json_name_read_as_medmcqas_own_release_names_them(tmp_path):
+    rows = [{"id": f"id-{i}", "question": f"Nephron segment {i}?", "opa": "PCT", "opb": "Loop", "opc": "DCT",
+             "opd": "CD", "cop": 1 + i % 4, "choice_type": "single", "exp": "", "subject_name": "Physiology",
+             "topic_name": "Kidney"} for i in range(8)]
+    folder = tmp_path / "medmcqa"
+    folder.mkdir()
+    for split in ("train", "dev", "test"):
+        write_jsonl(folder / f"{split}.json", rows)
+    data = benchmark(tmp_path, "medmcqa", folder)  # the validation split is dev.json
+    assert (len(data.records), data.layouts) == (8, ["medmcqa"]) and data.records[3].answer == "D"
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"a": 1}\n{"b": ')
+    with pytest.raises(DataError, match=r"broken.json:2: invalid JSON"):
+        read_source(str(broken))
+
+
+def test_a_dataset_saved_with_save_to_disk_reads_its_split(tmp_path):
+    from datasets import Dataset, DatasetDict
+
+    rows = [medagents_row(f"Text-{i}", f"Question {i}?", options("a", "b", "c"), "B") for i in range(6)]
+    DatasetDict({"test": Dataset.from_list(rows), "dev": Dataset.from_list(rows[:2])}).save_to_disk(str(tmp_path / "saved"))
+    data = benchmark(tmp_path, "medxpertqa", tmp_path / "saved")
+    assert [r.id for r in data.records] == [f"Text-{i}" for i in range(6)]
+    Dataset.from_list(rows[:3]).save_to_disk(str(tmp_path / "one"))
+    assert len(benchmark(tmp_path, "medxpertqa", tmp_path / "one").records) == 3
+    with pytest.raises(DataError, match="splits test, dev; none is 'train'"):
+        read_source(str(tmp_path / "saved"), split="train")

@@ -73,6 +73,8 @@ def read_source(spec: str, *, split: str | None = None) -> RawSource:
             raise DataError(f"unknown built-in data '{spec}'; built-in: {', '.join(BUILTIN_PREFIX + n for n in files)}")
         return _read_files(spec, [_builtin_file(name)])
     path = Path(spec).expanduser()
+    if path.is_dir() and _saved_dataset(path):
+        return _read_saved_dataset(spec, path, split)
     if path.is_dir():
         return _read_files(spec, [_pick_file(path, split)])
     if path.is_file():
@@ -145,9 +147,13 @@ def read_text(path: Path) -> str:
 
 
 def _read_jsonl(path: Path) -> list[RawRow]:
+    return _json_lines(path, read_text(path))
+
+
+def _json_lines(path: Path, text: str) -> list[RawRow]:
     rows = []
     # split on "\n" only: JSON strings may hold U+2028 and other characters str.splitlines() breaks at
-    for number, line in enumerate(read_text(path).split("\n"), 1):
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
@@ -167,6 +173,8 @@ def _read_json(path: Path) -> list[RawRow]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
+        if err.msg == "Extra data" and text.lstrip().startswith("{"):
+            return _json_lines(path, text)  # JSON lines under a .json name: MedMCQA's own train/dev/test.json
         raise DataError(f"{path}:{err.lineno}: invalid JSON ({err.msg} at column {err.colno})") from None
     if isinstance(data, list):
         return [RawRow(f"{path} item {i}", _object(row, path, f"item {i}")) for i, row in enumerate(data)]
@@ -227,6 +235,32 @@ def _read_parquet(path: Path) -> list[RawRow]:
 
 
 _READERS = {".jsonl": _read_jsonl, ".json": _read_json, ".csv": _read_csv, ".parquet": _read_parquet}
+
+
+def _saved_dataset(folder: Path) -> bool:
+    """A folder written by `datasets`' save_to_disk: a Dataset (state.json) or a DatasetDict."""
+    return (folder / "dataset_dict.json").is_file() or (folder / "state.json").is_file()
+
+
+def _read_saved_dataset(spec: str, folder: Path, split: str | None) -> RawSource:
+    import datasets
+
+    try:
+        loaded = datasets.load_from_disk(str(folder))
+    except Exception as err:  # datasets raises its own types for damaged folders
+        raise DataError(f"{folder}: a saved dataset that cannot be read ({type(err).__name__}: {err})") from None
+    where = str(folder)
+    if isinstance(loaded, datasets.DatasetDict):
+        names = [s for s in _SPLIT_SPELLINGS.get(split, (split,)) if s in loaded] if split else []
+        if not names and len(loaded) != 1:
+            raise DataError(f"{folder}: a saved dataset with the splits {', '.join(loaded)}; none is '{split}'",
+                            hint="point at the split's own folder inside it")
+        chosen = names[0] if names else next(iter(loaded))
+        where, loaded = f"{folder}[{chosen}]", loaded[chosen]
+    rows = [RawRow(f"{where} row {i}", dict(row)) for i, row in enumerate(loaded)]
+    if not rows:
+        raise DataError(f"{where}: no rows")
+    return RawSource(spec, rows, sorted(p for p in folder.rglob("*") if p.is_file()))
 
 
 def _read_hub(spec: str, split: str | None) -> RawSource:
