@@ -132,6 +132,8 @@ CASES = [
      ["./nosuchmodel is not a model folder (no such folder)"]),
     ("evaluate Hub id offline", ("evaluate", "-c", "tiny", "-o", "out", "-b", "demo", "-m", "org/nosuchmodel"),
      ["org/nosuchmodel is not a local folder, and HF_HUB_OFFLINE is set"]),
+    ("evaluate model path with a space", ("evaluate", "-c", "tiny", "-o", "out", "-b", "demo", "-m", "runs/my run"),
+     ["runs/my run is neither a model folder (no such folder) nor a Hub id"]),
     ("evaluate folder without config", ("evaluate", "-c", "tiny", "-o", "out", "-b", "demo", "-m", "in/no_config_model"),
      ["holds neither config.json nor adapter_config.json"]),
     ("evaluate manifest is JSONL", (*DRY_EVAL, "--set", "eval.exclude_manifest=in/manifest.jsonl"),
@@ -189,6 +191,8 @@ CASES = [
     ("train multi-node server on loopback", (*DRY_TRAIN, "--set", "train.topology=server", "--set", "train.gpus=4",
                                              "--set", "train.num_machines=2", "--set", "train.main_process_ip=10.0.0.1"),
      ["train.vllm_server_host 127.0.0.1 is this machine's loopback address"]),
+    ("train zero epochs", (*DRY_TRAIN, "--set", "train.grpo.num_train_epochs=0"),
+     ["train.grpo.num_train_epochs = 0: must be a number above 0"]),
     ("train unknown TRL option", (*DRY_TRAIN, "--set", "train.grpo.max_prompt_length=512"), ["train.grpo"]),
     # ------------------------------------------------------------------------------ export, config
     ("export shard size zero", ("export", "-c", "tiny", "--max-shard-size", "0GB"),

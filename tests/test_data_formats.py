@@ -52,7 +52,10 @@ def test_medqa_hf_variant(tmp_path):
            "ending1": "Protamine sulfate", "ending2": "Idarucizumab", "ending3": "Andexanet", "label": 1}
     record = load(write_jsonl(tmp_path / "hf.jsonl", [row])).records[0]
     assert record.options == {"A": "Vitamin K", "B": "Protamine sulfate", "C": "Idarucizumab", "D": "Andexanet"}
-    assert (record.id, record.answer, record.question) == ("q1", "B", "Which drug reverses heparin?")
+    assert (record.answer, record.question) == ("B", "Which drug reverses heparin?")
+    # the -hf `id` is a row position: the question is named by its content, as in every MedQA layout
+    generic = {"question": "Which drug reverses heparin?", "answer_idx": "B", "options": record.options}
+    assert record.id == load(write_jsonl(tmp_path / "generic.jsonl", [generic])).records[0].id
 
 
 def medmcqa_row(i, cop, choice_type="single"):

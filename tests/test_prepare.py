@@ -297,7 +297,8 @@ def test_a_source_that_is_also_an_evaluation_set_is_not_its_own_contamination(tm
     dropped = result.manifest["dropped"]
     # MedXpertQA's own items are not dropped against themselves; its question copied into another
     # source is.
-    # a source whose name names no benchmark keeps its own name as the records' source
-    assert [(d["source"], d["detail"]) for d in dropped] == [("extra", f"exact match with {xpert['id']}")]
-    assert result.manifest["sources"]["extra"]["benchmark"] == "extra"
+    # a source whose name names no benchmark is read as its layout's own (generic: MedQA), and said so
+    assert [(d["source"], d["detail"]) for d in dropped] == [("medqa", f"exact match with {xpert['id']}")]
+    assert result.manifest["sources"]["extra"]["benchmark"] == "medqa"
+    assert any("data.sources.extra names no benchmark" in w for w in result.manifest["warnings"])
     assert len(result.manifest["sources"]["demo-medxpertqa"]["chosen"]) == 16

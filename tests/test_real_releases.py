@@ -356,3 +356,63 @@ def test_a_dataset_saved_with_save_to_disk_reads_its_split(tmp_path):
     assert len(benchmark(tmp_path, "medxpertqa", tmp_path / "one").records) == 3
     with pytest.raises(DataError, match="splits test, dev; none is 'train'"):
         read_source(str(tmp_path / "saved"), split="train")
+
+
+# ------------------------------------------------------------------------- found in review
+def test_a_saved_dataset_never_stands_in_for_a_split_it_lacks(tmp_path):
+    from datasets import Dataset, DatasetDict
+
+    rows = [medagents_row(i, f"Question {i}?", options("a", "b"), "A") for i in range(3)]
+    DatasetDict({"train": Dataset.from_list(rows)}).save_to_disk(str(tmp_path / "train_only"))
+    with pytest.raises(DataError, match="none is 'test'"):
+        benchmark(tmp_path, "medqa", tmp_path / "train_only")
+    DatasetDict({"train": Dataset.from_list(rows), "test": Dataset.from_list(rows)}).save_to_disk(str(tmp_path / "two"))
+    with pytest.raises(DataError, match="no split was asked for") as caught:
+        read_source(str(tmp_path / "two"))
+    assert "data.splits" in caught.value.hint
+
+
+def test_source_names_that_start_or_end_with_a_benchmark_name_it():
+    from medr1_cli.data.formats import benchmark_of_source
+
+    assert [benchmark_of_source(n) for n in ("medxpertqa_r", "demo-medqa", "my_pubmedqa", "gpqa_med", "mmlu_pro_med",
+                                             "medmcqa-train", "extra", "medqa-medmcqa")] == \
+           ["medxpertqa", "medqa", "pubmedqa", "gpqa", "mmlu_pro", "medmcqa", None, None]
+
+
+def test_repeats_of_a_training_item_are_left_out_with_it(tmp_path):
+    rows = [{"question": "Same?", "options": options("a", "b"), "answer_idx": "A"}] * 3
+    rows.append({"question": "Other?", "options": options("a", "b"), "answer_idx": "B"})
+    path = tmp_path / "GPQA_style.json"
+    path.write_text(json.dumps({"MMLU-Pro_Medical_test": rows}))
+    config = config_for(tmp_path, f"eval.data.mmlu_pro_med={path}")
+    everything = load_benchmark(BENCHMARKS["mmlu_pro_med"], config, set())
+    same = everything.records[0].id
+    assert [r.id for r in everything.records] == [same, f"{same}#2", f"{same}#3", everything.records[3].id]
+    left = load_benchmark(BENCHMARKS["mmlu_pro_med"], config, {same})
+    assert (len(left.records), left.excluded) == (1, 3)
+
+
+def test_rows_are_counted_after_the_protocol_chooses_them(tmp_path):
+    folder = tmp_path / "pqa"
+    folder.mkdir()
+    (folder / "ori_pqal.json").write_text(json.dumps({str(i): {"QUESTION": f"Q{i}?", "final_decision": "yes"}
+                                                      for i in range(10)}))
+    (folder / "test_ground_truth.json").write_text(json.dumps({str(i): "no" for i in range(5)}))
+    data = benchmark(tmp_path, "pubmedqa", folder, "eval.pubmedqa_protocol=test")
+    assert (data.rows, data.distinct, len(data.records)) == (5, 5, 5)
+
+
+def test_more_shapes_of_real_files(tmp_path):
+    one_line = tmp_path / "dev.json"  # JSON lines under a .json name, with a single row
+    one_line.write_text(json.dumps({"id": "a", "question": "q?", "opa": "1", "opb": "2", "opc": "3", "opd": "4",
+                                    "cop": 4}) + "\n")
+    assert load_records(read_source(str(one_line)), options=LoadOptions(medmcqa_cop="1")).records[0].answer == "D"
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + b'{"question": "ok"}\n{"question": "caf\xe9"}\n')
+    with pytest.raises(DataError, match=r"bom.jsonl:2: not UTF-8 text \(byte 0xe9 at column 18\)"):
+        read_source(str(bom))
+    bundle = tmp_path / "eval_data.json"
+    bundle.write_text(json.dumps({"MedQA_USLME_test": [{"question": "q", "options": options("a"), "answer_idx": "A"}]}))
+    with pytest.raises(DataError, match="a HuatuoGPT-o1 bundle with no medxpertqa group"):
+        benchmark(tmp_path, "medxpertqa", bundle)

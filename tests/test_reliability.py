@@ -248,3 +248,15 @@ def test_ctrl_c_during_evaluate_says_what_was_kept_and_a_rerun_continues(tmp_pat
     again = run_medr1(*args)
     assert again.returncode == 0, again.stderr
     assert f"{kept} reused from" in again.stdout  # only the missing ones were generated
+
+
+def test_the_store_reads_back_completions_holding_unicode_line_separators(tmp_path):
+    store = CompletionStore(tmp_path / "completions.jsonl")
+    store.add([{"key": "k1", "completion": "a\u2028b"}, {"key": "k2", "completion": "c\x85d"},
+               {"key": "k3", "completion": "ok"}])
+    assert CompletionStore(store.path).done.keys() == {"k1", "k2", "k3"}
+
+
+def test_fractional_epochs_pass_preflight():
+    config = resolve_config("tiny", ["train.grpo.num_train_epochs=0.5"])
+    preflight.check(config, preflight.plan_layout(config, 0), extra_args=[], dry_run=True)

@@ -37,16 +37,23 @@ RECORD_SOURCES = ("medqa", "medmcqa", "pubmedqa", "mmlu_pro", "gpqa", "medxpertq
 _SOURCE_ALIASES = {"mmlu_pro_med": "mmlu_pro", "gpqa_med": "gpqa", "mmlu-pro": "mmlu_pro"}
 FORMAT_ALIASES = {"medqa": "generic"}  # the generic layout is MedQA-USMLE's own; older configs name it so
 DEFECTS_SHOWN = 20
+REPEAT_MARK = "#"  # an exact repeat's id: its question's id + "#2", "#3", … (evaluation sets keep repeats)
+
+
+def question_id(record_id: str) -> str:
+    """The id of the question a record asks, whether the record is the question or one of its repeats."""
+    return record_id.split(REPEAT_MARK, 1)[0]
 
 
 def benchmark_of_source(name: str) -> str | None:
     """The benchmark a source's records belong to, from its name: `medmcqa`, `gpqa_med`, or a name
-    ending in one (`demo-medqa`, `my-pubmedqa`); None when the name says nothing."""
-    for candidate in (name, name.rsplit("-", 1)[-1]):
-        candidate = _SOURCE_ALIASES.get(candidate, candidate)
-        if candidate in RECORD_SOURCES:
-            return candidate
-    return None
+    that starts or ends with one after - or _ (`demo-medqa`, `medxpertqa_r`); None when the name says
+    nothing, or names two."""
+    found = set()
+    for known in (*RECORD_SOURCES, *_SOURCE_ALIASES):
+        if name == known or any(name.endswith(sep + known) or name.startswith(known + sep) for sep in "-_"):
+            found.add(_SOURCE_ALIASES.get(known, known))
+    return found.pop() if len(found) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -225,8 +232,9 @@ def _parse_medqa_hf(row: RawRow, data: dict, ctx: ParseContext) -> QARecord | No
     if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label < len(choices):
         raise RowDefect(f"label {label!r} is not an index of the {len(choices)} endings", "answer not among the options")
     question = " ".join(_text(data.get(k)) for k in ("sent1", "sent2") if _text(data.get(k)))
+    # the -hf release's `id` is a row position (test-00000): MedQA questions are named by content everywhere
     return QARecord(
-        id=_text(data.get("id")) or content_id("medqa", question, *choices.values()),
+        id=content_id("medqa", question, *choices.values()),
         source="medqa", question=question, options=choices, answer=LETTERS[label],
     )
 
@@ -538,7 +546,12 @@ def _rows_for(source: RawSource, fmt: Format, benchmark: str | None) -> list[Raw
     if benchmark not in RECORD_SOURCES:
         return source.rows
     if fmt.name == "huatuo-bundle":
-        return [row for row in source.rows if BUNDLE_SOURCES[row.data["_group"]] == benchmark]
+        rows = [row for row in source.rows if BUNDLE_SOURCES[row.data["_group"]] == benchmark]
+        if not rows:
+            groups = ", ".join(dict.fromkeys(row.data["_group"] for row in source.rows))
+            raise DataError(f"{source.spec} is a HuatuoGPT-o1 bundle with no {benchmark} group (it holds: {groups})",
+                            hint=f"point the {benchmark} entry at a {benchmark} file")
+        return rows
     if fmt.benchmark is not None and fmt.benchmark != benchmark:
         raise DataError(
             f"{source.spec} is in the {fmt.summary} format, which holds {fmt.benchmark} questions, but it is "
@@ -579,7 +592,7 @@ def _unique(parsed: list[tuple[RawRow, QARecord]], ctx: ParseContext, defects: l
                                            "id used by two different questions")))
         elif keep:
             repeats[record.id] += 1
-            repeat = replace(record, id=f"{record.id}#{repeats[record.id] + 1}")
+            repeat = replace(record, id=f"{record.id}{REPEAT_MARK}{repeats[record.id] + 1}")
             by_id[repeat.id] = repeat
         else:
             ctx.skip("exact duplicate of an earlier row")

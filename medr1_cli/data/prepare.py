@@ -113,7 +113,11 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
 
     index, eval_sets = _evaluation_index(config, options, console)
     dropped: list[dict[str, Any]] = []
-    warnings: list[str] = []
+    warnings: list[str] = [
+        f"data.sources.{name} names no benchmark, so its {r.format} rows were read as MedQA-USMLE questions; name "
+        f"the source after its benchmark (e.g. {name}-medmcqa) to read them as that benchmark's"
+        for name, r in reports.items() if r.format == "generic" and benchmark_of_source(name) is None
+    ]
     if index is None:
         warnings.append("eval.data names no evaluation set: training items were not checked for contamination")
 
@@ -229,12 +233,11 @@ def _prepare_vqa(config: Medr1Config, console: Console) -> PrepareResult:
 
 def _load_source(name: str, spec: str, config: Medr1Config, options: LoadOptions) -> tuple[Loaded, RawSource]:
     """A mix source's records: the source's name says which benchmark they are (`medmcqa`,
-    `demo-medqa`); a name that says none keeps the layout's own, and the generic layout's records are
-    named after the source."""
+    `demo-medqa`); a name that says none keeps the layout's own (MedQA-USMLE for the generic layout)."""
     try:
         raw = read_source(spec, split=config.data.splits.get(name))
         loaded = load_records(raw, format=config.data.formats.get(name, "auto"), options=options,
-                              benchmark=benchmark_of_source(name) or name)
+                              benchmark=benchmark_of_source(name))
     except DataError as err:
         raise DataError(f"data.sources.{name}: {err.message}", hint=err.hint) from None
     return loaded, raw

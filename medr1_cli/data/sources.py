@@ -3,6 +3,7 @@ remember where they came from (file and line), so every later error can point at
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -138,10 +139,11 @@ def read_text(path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        start = err.start + (3 if data.startswith(codecs.BOM_UTF8) else 0)  # the offset counts after the BOM
+        line = data.count(b"\n", 0, start) + 1
+        column = start - (data.rfind(b"\n", 0, start) + 1) + 1
         raise DataError(
-            f"{path}:{line}: not UTF-8 text (byte 0x{data[err.start]:02x} at column {column})",
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[start]:02x} at column {column})",
             hint=f"save the file as UTF-8, e.g. `iconv -f latin1 -t utf-8 {path} > {path.stem}.utf8{path.suffix}`",
         ) from None
 
@@ -180,6 +182,8 @@ def _read_json(path: Path) -> list[RawRow]:
         return [RawRow(f"{path} item {i}", _object(row, path, f"item {i}")) for i, row in enumerate(data)]
     if not isinstance(data, dict):
         raise DataError(f"{path}: expected a JSON list or object, got {type(data).__name__}")
+    if data and not all(isinstance(v, (dict, list)) for v in data.values()):
+        return [RawRow(f"{path}:1", data)]  # one row on its own (a JSON-lines file of a single line)
     lines = _key_lines(text, list(data))
     if data and all(isinstance(v, list) for v in data.values()):
         return [
@@ -251,11 +255,14 @@ def _read_saved_dataset(spec: str, folder: Path, split: str | None) -> RawSource
         raise DataError(f"{folder}: a saved dataset that cannot be read ({type(err).__name__}: {err})") from None
     where = str(folder)
     if isinstance(loaded, datasets.DatasetDict):
-        names = [s for s in _SPLIT_SPELLINGS.get(split, (split,)) if s in loaded] if split else []
-        if not names and len(loaded) != 1:
+        names = [s for s in _SPLIT_SPELLINGS.get(split, (split,)) if s in loaded] if split else list(loaded)
+        if split and not names:  # never another split in its place: a train split is not a test set
             raise DataError(f"{folder}: a saved dataset with the splits {', '.join(loaded)}; none is '{split}'",
-                            hint="point at the split's own folder inside it")
-        chosen = names[0] if names else next(iter(loaded))
+                            hint="point at the split's own folder inside it, or at a dataset that has it")
+        if len(names) > 1:
+            raise DataError(f"{folder}: a saved dataset with the splits {', '.join(loaded)}, and no split was asked "
+                            "for", hint="say which with data.splits.<source>")
+        chosen = names[0]
         where, loaded = f"{folder}[{chosen}]", loaded[chosen]
     rows = [RawRow(f"{where} row {i}", dict(row)) for i, row in enumerate(loaded)]
     if not rows:

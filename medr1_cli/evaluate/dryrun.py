@@ -20,7 +20,7 @@ from medr1_cli.models import describe_model_reference
 def dry_run_evaluation(config: Medr1Config, console: Console | None = None) -> dict[str, Any]:
     console = console or Console(highlight=False)
     check_writable_folder(config.eval.output_dir, "eval.output_dir")
-    model = describe_model_reference(config.model.name_or_path)
+    model = describe_model_reference(config.model.name_or_path, revision=config.model.revision)
     data, manifest = load_benchmarks(config, console)
     table = Table(title="evaluate --dry-run: what would be scored (no model loaded)",
                   caption="excluded: training items of the prepared mix left out; skipped: rows not read, by reason below")

@@ -63,8 +63,9 @@ def hub_commit(repo: str, revision: str | None) -> str:
     from huggingface_hub import hf_hub_download, try_to_load_from_cache
 
     try:
-        cached = try_to_load_from_cache(repo, "config.json", revision=revision)
-        if not isinstance(cached, str):
+        cached = next((found for file in ("config.json", "adapter_config.json")  # a model, or a LoRA adapter
+                       if isinstance(found := try_to_load_from_cache(repo, file, revision=revision), str)), None)
+        if cached is None:
             cached = hf_hub_download(repo, "config.json", revision=revision)
     except Exception as err:  # huggingface_hub raises many types for offline, missing, gated and bad ids
         raise ConfigError(f"model.name_or_path: cannot resolve the Hub model {repo} (revision {revision or 'main'}): "
@@ -118,12 +119,14 @@ class CompletionStore:
 def _read_rows(path: Path) -> dict[str, dict]:
     rows = {}
     if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
+        # "\n" only: completions are written unescaped and may hold U+2028, which splitlines() breaks at
+        for line in path.read_text(encoding="utf-8").split("\n"):
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:
-                continue  # the last line of a killed run may be cut short; it is generated again
-            rows[row["key"]] = row
+                continue  # an empty line, or a row a killed run cut short (append_jsonl drops those)
+            if isinstance(row, dict) and "key" in row:
+                rows[row["key"]] = row
     return rows
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from medr1_cli.config import Medr1Config
-from medr1_cli.data.formats import load_records
+from medr1_cli.data.formats import load_records, question_id
 from medr1_cli.data.prepare import MANIFEST_NAME, load_options, prepared_folder
 from medr1_cli.data.record import QARecord
 from medr1_cli.data.sources import read_source
@@ -173,10 +173,10 @@ def load_benchmark(benchmark: Benchmark, config: Medr1Config, exclude: set[str])
         records += kept
         for reason, count in loaded.skipped.items():
             skipped[reason] = skipped.get(reason, 0) + count
-    rows = len(records)
     records, notes = _apply_protocol(benchmark, records, config)
+    rows = len(records)
     records, distinct, dedup_notes = _deduplicate(benchmark, records, config)
-    allowed = [r for r in records if r.id not in exclude]
+    allowed = [r for r in records if question_id(r.id) not in exclude]  # a repeat of a training item is one too
     excluded = len(records) - len(allowed)
     kept = allowed[: config.eval.limit] if config.eval.limit else allowed
     if not kept:

@@ -65,7 +65,7 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
         raise ConfigError(f"eval.engine lm-eval: the VQA benchmarks {vqa} need images, which medr1's lm-eval tasks "
                           "do not carry", hint="evaluate them with --engine native")
     check_writable_folder(config.eval.output_dir, "eval.output_dir")
-    describe_model_reference(config.model.name_or_path)
+    describe_model_reference(config.model.name_or_path, revision=config.model.revision)
     data, manifest = load_benchmarks(config, console)  # every data error before the model loads
 
     output = Path(config.eval.output_dir)

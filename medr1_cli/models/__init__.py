@@ -29,7 +29,7 @@ def planned_model_path(name_or_path: str) -> str:
     return name_or_path
 
 
-def describe_model_reference(name_or_path: str, *, here: bool = True) -> str:
+def describe_model_reference(name_or_path: str, *, here: bool = True, revision: str | None = None) -> str:
     """Where `model.name_or_path` would load from, checked without loading anything: a built-in
     name, a model folder, or a Hub id (offline, only one already in the local Hugging Face cache —
     checked only when the model is to load `here`, not for a run planned for another machine)."""
@@ -42,10 +42,19 @@ def describe_model_reference(name_or_path: str, *, here: bool = True) -> str:
     if path.exists() or name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
         raise ConfigError(f"model.name_or_path: {name_or_path} is not a model folder (no such folder)",
                           hint="give the folder of a Hugging Face model or LoRA adapter, or a Hub id owner/name")
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(name_or_path)
+    except HFValidationError:
+        raise ConfigError(f"model.name_or_path: {name_or_path} is neither a model folder (no such folder) nor a "
+                          "Hub id (owner/name)",
+                          hint="give the folder of a Hugging Face model or LoRA adapter, or a Hub id owner/name") from None
     if here and os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
         from huggingface_hub import try_to_load_from_cache
 
-        if not isinstance(try_to_load_from_cache(name_or_path, "config.json"), str):
+        if not any(isinstance(try_to_load_from_cache(name_or_path, file, revision=revision), str)
+                   for file in ("config.json", "adapter_config.json")):
             raise ConfigError(
                 f"model.name_or_path: {name_or_path} is not a local folder, and HF_HUB_OFFLINE is set while the "
                 "local Hugging Face cache does not hold it",

@@ -35,7 +35,7 @@ def run_train(
         )
     layout = preflight.plan_layout(config, gpus, server_node_of_its_own=slurm is not None)
     planning = dry_run or slurm is not None
-    describe_model_reference(config.model.name_or_path, here=not planning)
+    describe_model_reference(config.model.name_or_path, here=not planning, revision=config.model.revision)
     preflight.check(config, layout, extra_args=extra_args, dry_run=planning)
     validate_grpo(config, layout)
     model_path = planned_model_path(config.model.name_or_path) if planning else resolve_model_path(config.model.name_or_path)

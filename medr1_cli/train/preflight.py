@@ -138,12 +138,11 @@ def _count_problems(grpo: dict) -> list[str]:
         value = grpo.get(key)
         if value is None:
             continue
-        whole = isinstance(value, int) and not isinstance(value, bool)
-        if key == "num_train_epochs":
-            whole = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not whole or value < 1:
-            kind = "a number" if key == "num_train_epochs" else "a whole number"
-            problems.append(f"train.grpo.{key} = {value!r}: must be {kind} of at least 1")
+        if key == "num_train_epochs":  # fractions of an epoch are fine
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                problems.append(f"train.grpo.{key} = {value!r}: must be a number above 0")
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            problems.append(f"train.grpo.{key} = {value!r}: must be a whole number of at least 1")
     return problems
 
 
