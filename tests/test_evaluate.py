@@ -86,6 +86,37 @@ def test_scoring_counts_unparseable_and_truncated_as_wrong(tmp_path):
     assert [i["predictions"] for i in result["items"]] == [["A"], [None], [None], ["B"]]
 
 
+def test_chance_level_is_shown_and_a_model_below_it_is_flagged(tmp_path):
+    from medr1_cli.evaluate.compare import compare, print_comparison
+    from medr1_cli.evaluate.run import accuracy_cell, figures, markdown_table, print_results
+
+    # 30 three-option questions and 10 ten-option ones: a random letter is right 1/3 · 30/40 + 1/10 · 10/40
+    three = [record(i) for i in range(30)]
+    ten = [QARecord(f"t{i}", "medqa", f"q{i}", {letter: letter.lower() for letter in "ABCDEFGHIJ"}, "A")
+           for i in range(10)]
+    records = three + ten
+    store = CompletionStore(tmp_path / "c.jsonl")
+    requests = [Request(f"k{r.id}", "medqa", r.id, 0, []) for r in records]
+    store.add({"key": f"k{r.id}", "completion": "<answer>B</answer>", "hit_limit": False, "tokens": 1} for r in records)
+    result = score(BenchmarkData(BENCHMARKS["medqa"], records, ["x"], 0, {}, [], ["generic"], 40, 40, False), requests,
+                   store, thinks=False)
+    assert result["chance"] == pytest.approx(1 / 3 * 30 / 40 + 1 / 10 * 10 / 40)
+    assert result["accuracy"] == 0.0 and result["below_chance"]  # always B, never right: worse than guessing
+    assert accuracy_cell(result).endswith(" ↓")
+    assert not figures([True, False, False], [3, 3, 3])["below_chance"]  # 1 of 3: the interval holds chance
+    run = {"model": "m", "benchmarks": {"medqa": result}}
+    table = markdown_table([run])
+    assert "| m | 0.0 (0.0–8.8) ↓ |" in table and f"| chance | {100 * result['chance']:.1f} |" in table
+    console = Console(record=True, width=200)
+    print_results(console, run, breakdown=False)
+    shown = console.export_text()
+    assert "27.5 %" in shown and "below chance on MedQA-USMLE" in shown
+    rows = compare(run, run)
+    assert rows["medqa"]["chance"] == pytest.approx(result["chance"])
+    print_comparison(console, run, run, rows)
+    assert console.export_text().count("27.5 %") >= 1
+
+
 def test_majority_and_mean_at_n(tmp_path):
     records = [record(1), record(2, answer="B")]
     store = CompletionStore(tmp_path / "c.jsonl")

@@ -163,6 +163,11 @@ def accuracy_plot(comparison: dict[str, Any], path: Path) -> dict[str, Any]:
             above.append(100 * max(0.0, high - cell["accuracy"]))
         bars = ax.bar(xs, heights, width * 0.9, yerr=[below, above], capsize=3, label=model)
         ax.bar_label(bars, labels=[f"{h:.1f}" for h in heights], fontsize=8, padding=2)
+    chance = [(b, cell["chance"]) for b, bench in enumerate(benchmarks.values())
+              for cell in list(bench["by_model"].values())[:1] if cell.get("chance") is not None]
+    if chance:  # a random letter's accuracy on the items scored: bars under this line are worse than guessing
+        ax.hlines([100 * c for _, c in chance], [b - 0.45 for b, _ in chance], [b + 0.45 for b, _ in chance],
+                  colors="black", linestyles="dashed", linewidth=1, label="chance")
     ax.set_xticks(range(len(benchmarks)), [b["title"] for b in benchmarks.values()], rotation=15, ha="right")
     ax.set(title="Accuracy per benchmark with 95 % Wilson interval", ylabel="accuracy (%)", ylim=(0, 100))
     ax.grid(axis="y", alpha=0.3)

@@ -31,7 +31,9 @@ def compare_results(runs: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
     accuracy = {
         bench: {
             label: {"n": r["benchmarks"][bench]["n"], "accuracy": r["benchmarks"][bench]["accuracy"],
-                    "wilson_95": list(r["benchmarks"][bench]["wilson_95"])}
+                    "wilson_95": list(r["benchmarks"][bench]["wilson_95"]),
+                    "chance": r["benchmarks"][bench].get("chance"),
+                    "below_chance": bool(r["benchmarks"][bench].get("below_chance"))}
             for label, (_, r) in zip(names, runs) if bench in r["benchmarks"]
         }
         for bench in benchmarks

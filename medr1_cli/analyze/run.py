@@ -205,18 +205,21 @@ def _print_reflection(console: Console, training: TrainingAnalysis, examples: in
 
 def _print_results(console: Console, comparison: dict[str, Any]) -> None:
     models = comparison["models"]
-    table = Table(title="accuracy with 95 % Wilson interval")
+    table = Table(title="accuracy with 95 % Wilson interval",
+                  caption="chance: a random letter's accuracy on the items; ↓ the whole interval lies below it")
     table.add_column("benchmark")
     for model in models:
         table.add_column(escape(model), justify="right")
+    table.add_column("chance", justify="right")
     for bench in comparison["benchmarks"].values():
         cells = []
         for model in models:
             cell = bench["by_model"].get(model)
             cells.append("—" if cell is None else
                          f"{100 * cell['accuracy']:.1f} % ({100 * cell['wilson_95'][0]:.1f}–"
-                         f"{100 * cell['wilson_95'][1]:.1f}, n={cell['n']})")
-        table.add_row(escape(bench["title"]), *cells)
+                         f"{100 * cell['wilson_95'][1]:.1f}, n={cell['n']}){' ↓' if cell.get('below_chance') else ''}")
+        chance = next((c["chance"] for c in bench["by_model"].values() if c.get("chance") is not None), None)
+        table.add_row(escape(bench["title"]), *cells, "—" if chance is None else f"{100 * chance:.1f} %")
     console.print(table)
     if not comparison["subsets"]:
         return

@@ -70,18 +70,28 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "accuracy_a": sum(x) / len(x), "accuracy_b": sum(y) / len(y),
             "difference": difference, "difference_95": list(interval),
             "mcnemar_p": mcnemar([bool(v) for v in x], [bool(v) for v in y]),
+            "chance": _chance(a["benchmarks"][name], shared),
         }
     if not rows:
         raise DataError("the two runs share no scored items on any benchmark")
     return rows
 
 
+def _chance(bench: dict[str, Any], ids: list[str]) -> float | None:
+    """The chance level of the shared items (results written before medr1 recorded options: unknown)."""
+    counts = {i["id"]: i.get("options") for i in bench.get("items", [])}
+    known = [counts[i] for i in ids if counts.get(i)]
+    return sum(1 / k for k in known) / len(known) if known and len(known) == len(ids) else None
+
+
 def print_comparison(console: Console, a: dict, b: dict, rows: dict[str, dict[str, Any]]) -> None:
     table = Table(title=f"B − A: {escape(str(b['model']))} vs {escape(str(a['model']))} (paired, same items)")
-    for column in ("benchmark", "n", "A", "B", "B − A", "95 % CI", "McNemar p"):
+    for column in ("benchmark", "n", "A", "B", "chance", "B − A", "95 % CI", "McNemar p"):
         table.add_column(column, justify="left" if column == "benchmark" else "right")
     for row in rows.values():
         low, high = row["difference_95"]
-        table.add_row(row["title"], str(row["n"]), f"{100 * row['accuracy_a']:.1f} %", f"{100 * row['accuracy_b']:.1f} %",
-                      f"{100 * row['difference']:+.1f}", f"{100 * low:+.1f} … {100 * high:+.1f}", f"{row['mcnemar_p']:.3g}")
+        chance = f"{100 * row['chance']:.1f} %" if row.get("chance") is not None else "—"
+        table.add_row(escape(row["title"]), str(row["n"]), f"{100 * row['accuracy_a']:.1f} %",
+                      f"{100 * row['accuracy_b']:.1f} %", chance, f"{100 * row['difference']:+.1f}",
+                      f"{100 * low:+.1f} … {100 * high:+.1f}", f"{row['mcnemar_p']:.3g}")
     console.print(table)

@@ -175,14 +175,15 @@ def score(bench: BenchmarkData, requests: list[Request], store: CompletionStore,
         votes = Counter(s["letter"] for s in samples if s["letter"])
         majority = votes.most_common(1)[0][0] if votes else None
         items.append({
-            "id": item_id, "answer": record.answer, "predictions": [s["letter"] for s in samples],
+            "id": item_id, "answer": record.answer, "options": len(record.options),
+            "predictions": [s["letter"] for s in samples],
             "correct": samples[0]["correct"], "mean_correct": sum(s["correct"] for s in samples) / len(samples),
             "majority_correct": majority == record.answer,
             "unparseable": samples[0]["unparseable"], "truncated": samples[0]["truncated"],
             "metadata": {key: getattr(record.metadata, key, None) if key != "source" else record.source
                          for key in bench.benchmark.breakdown},
         })
-    summary = figures([item["correct"] for item in items])
+    summary = figures([item["correct"] for item in items], [item["options"] for item in items])
     summary.update({
         "title": bench.benchmark.title,
         "data": bench.specs,
@@ -199,8 +200,9 @@ def score(bench: BenchmarkData, requests: list[Request], store: CompletionStore,
         "mean_at_n": sum(i["mean_correct"] for i in items) / len(items),
         "majority_at_n": sum(i["majority_correct"] for i in items) / len(items),
         "breakdown": {
-            key: {value: figures([i["correct"] for i in items if i["metadata"][key] == value])
-                  for value in sorted({str(i["metadata"][key]) for i in items} - {"None"})}
+            key: {value: figures([i["correct"] for i in group], [i["options"] for i in group])
+                  for value in sorted({str(i["metadata"][key]) for i in items} - {"None"})
+                  if (group := [i for i in items if str(i["metadata"][key]) == value])}
             for key in bench.benchmark.breakdown
         },
         "items": items,
@@ -208,21 +210,35 @@ def score(bench: BenchmarkData, requests: list[Request], store: CompletionStore,
     return summary
 
 
-def figures(correct: list[bool]) -> dict[str, Any]:
+def figures(correct: list[bool], options: list[int]) -> dict[str, Any]:
+    """Accuracy with its intervals, and the chance level of these items: the accuracy of answering each
+    with a random letter (the mean of 1 / its number of options). A model whose whole 95 % interval
+    lies below it is flagged: it does worse than guessing."""
     n, right = len(correct), sum(correct)
-    return {"n": n, "correct": right, "accuracy": right / n if n else 0.0, "wilson_95": list(wilson(right, n)),
-            "bootstrap_95": list(bootstrap([float(c) for c in correct]))}
+    low, high = wilson(right, n)
+    chance = sum(1 / k for k in options) / len(options) if options else None
+    return {"n": n, "correct": right, "accuracy": right / n if n else 0.0, "wilson_95": [low, high],
+            "bootstrap_95": list(bootstrap([float(c) for c in correct])), "chance": chance,
+            "below_chance": chance is not None and high < chance}
 
 
 def print_results(console: Console, results: dict[str, Any], *, breakdown: bool) -> None:
-    table = Table(title=f"{results['model']} — accuracy with 95 % Wilson interval")
-    for column in ("benchmark", "n", "accuracy", "95 % CI", "unparseable", "truncated"):
+    table = Table(title=f"{results['model']} — accuracy with 95 % Wilson interval",
+                  caption=f"chance: the accuracy of a random letter on these items; {BELOW_CHANCE} the whole interval "
+                  "lies below it")
+    for column in ("benchmark", "n", "accuracy", "95 % CI", "chance", "unparseable", "truncated"):
         table.add_column(column, justify="left" if column == "benchmark" else "right")
     for name, b in results["benchmarks"].items():
         low, high = b["wilson_95"]
-        table.add_row(b["title"], str(b["n"]), f"{100 * b['accuracy']:.1f} %", f"{100 * low:.1f}–{100 * high:.1f}",
+        mark = f" [red]{BELOW_CHANCE}[/]" if b.get("below_chance") else ""
+        chance = f"{100 * b['chance']:.1f} %" if b.get("chance") is not None else "—"
+        table.add_row(escape(b["title"]), str(b["n"]), f"{100 * b['accuracy']:.1f} %{mark}",
+                      f"{100 * low:.1f}–{100 * high:.1f}", chance,
                       f"{100 * b['unparseable_rate']:.1f} %", f"{100 * b['truncated_rate']:.1f} %")
     console.print(table)
+    below = [b["title"] for b in results["benchmarks"].values() if b.get("below_chance")]
+    if below:
+        console.print(f"[red]below chance[/] on {escape(', '.join(below))}: worse than answering at random")
     if not breakdown:
         return
     for name, b in results["benchmarks"].items():
@@ -236,12 +252,17 @@ def print_results(console: Console, results: dict[str, Any], *, breakdown: bool)
             console.print(sub)
 
 
+BELOW_CHANCE = "↓"  # marks an accuracy whose 95 % interval lies below the chance level
+
+
 def accuracy_cell(figures: dict[str, Any] | None, bound_digits: int = 1) -> str:
-    """`accuracy (low–high)` in %, with the 95 % Wilson interval; a dash when there is no figure."""
+    """`accuracy (low–high)` in %, with the 95 % Wilson interval, marked ↓ when the whole interval lies
+    below the chance level; a dash when there is no figure."""
     if figures is None:
         return "—"
     low, high = figures["wilson_95"]
-    return f"{100 * figures['accuracy']:.1f} ({100 * low:.{bound_digits}f}–{100 * high:.{bound_digits}f})"
+    mark = f" {BELOW_CHANCE}" if figures.get("below_chance") else ""
+    return f"{100 * figures['accuracy']:.1f} ({100 * low:.{bound_digits}f}–{100 * high:.{bound_digits}f}){mark}"
 
 
 def markdown_table(runs: list[dict[str, Any]]) -> str:
@@ -252,5 +273,10 @@ def markdown_table(runs: list[dict[str, Any]]) -> str:
     for run in runs:
         cells = [accuracy_cell(run["benchmarks"].get(name)) for name in names]
         lines.append(f"| {run['model']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n\nAccuracy in %, 95 % Wilson interval in brackets; unparseable answers count as wrong.\n"
+    chance = {name: run["benchmarks"][name].get("chance") for run in reversed(runs) for name in run["benchmarks"]}
+    lines.append("| chance | " + " | ".join(f"{100 * chance[n]:.1f}" if chance.get(n) is not None else "—"
+                                            for n in names) + " |")
+    return "\n".join(lines) + (f"\n\nAccuracy in %, 95 % Wilson interval in brackets; unparseable answers count as "
+                               f"wrong. Chance: the accuracy of a random letter on the items scored; {BELOW_CHANCE}: "
+                               "the whole interval lies below it.\n")
 
