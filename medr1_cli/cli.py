@@ -241,6 +241,11 @@ def evaluate(
         typer.Option(metavar="DIR", help="Only write the benchmarks as lm-eval task definitions into DIR "
                      "(for the lm_eval CLI) and stop."),
     ] = None,
+    baseline: Annotated[
+        Optional[str], typer.Option(metavar="base|MODEL", help="Also evaluate a baseline on the same items and "
+                                    "settings and compare paired, with a verdict at alpha 0.05: 'base' = the model the "
+                                    "evaluated run started from, or a model folder / Hub id / builtin name.")
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Load no model, write nothing: print per benchmark the data file, its "
                            "layout, rows, distinct questions, training items left out, rows skipped and why, and the "
@@ -268,6 +273,7 @@ def evaluate(
             "eval.limit": ("--limit", limit),
             "eval.n_samples": ("--n-samples", n_samples),
             "eval.output_dir": ("--output-dir", _str(output_dir)),
+            "eval.baseline": ("--baseline", baseline),
         },
     )
     if dry_run:
@@ -280,7 +286,14 @@ def evaluate(
 
         export_lm_eval_tasks(resolved, lm_eval_tasks)
         return
-    run_evaluation(resolved, breakdown=breakdown)
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    results = run_evaluation(resolved, console, breakdown=breakdown)
+    if resolved.eval.baseline:
+        from medr1_cli.evaluate.baseline import compare_with_baseline
+
+        compare_with_baseline(resolved, results, console)
 
 
 @evaluate_app.command("compare")

@@ -426,6 +426,13 @@ class EvalSection(_Section):
         "with shuffled options. Every other benchmark is scored row by row, as its owners count (MMLU-Pro Medical: "
         "1,535 rows); the number of distinct questions is reported either way.",
     )
+    baseline: str | None = Field(
+        None,
+        description="Also evaluate a baseline on the same items with the same settings and compare the model "
+        "with it, paired (B − A, bootstrap 95 % interval, McNemar p, a verdict at α = 0.05): 'base' = the model "
+        "the evaluated run started from (read from its run folder), or any model folder, Hub id or builtin name. "
+        "Its results go to <eval.output_dir>/../baseline-<model>/, so later evaluations reuse its completions.",
+    )
     output_dir: str = Field("results/medr1", description="Where completions and results go.")
 
 

@@ -120,15 +120,22 @@ def train_demo(config: Medr1Config, root: Path, console: Console) -> StageResult
 def evaluate_demo(config: Medr1Config, root: Path, console: Console) -> StageResult:
     from medr1_cli.evaluate.run import run_evaluation
 
-    # The trained model as train saved it (a LoRA run's adapter loads on top of its base model).
-    trained = config.model_copy(update={"model": config.model.model_copy(update={"name_or_path": config.train.output_dir})})
+    from medr1_cli.evaluate.baseline import compare_with_baseline
+
+    # The trained model as train saved it (a LoRA run's adapter loads on top of its base model), beside
+    # the model it started from: did these steps help?
+    trained = config.model_copy(update={
+        "model": config.model.model_copy(update={"name_or_path": config.train.output_dir}),
+        "eval": config.eval.model_copy(update={"baseline": "base"}),
+    })
     results = run_evaluation(trained, console)
+    comparison = compare_with_baseline(trained, results, console)
     scores = results["benchmarks"].values()
     n, right = sum(b["n"] for b in scores), sum(b["correct"] for b in scores)
     each = ", ".join(f"{b['title']} {100 * b['accuracy']:.0f} %" for b in scores)
     return StageResult(output=config.eval.output_dir,
                        note=f"{n} held-out questions on {len(results['benchmarks'])} benchmarks, "
-                       f"{100 * right / n:.1f} % right ({each})")
+                       f"{100 * right / n:.1f} % right ({each})\n{comparison['verdict']}")
 
 
 _EXPORTED = {"merged": "LoRA merged", "adapter": "adapter kept", "full": "full weights", "zero": "ZeRO consolidated"}

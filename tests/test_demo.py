@@ -49,11 +49,17 @@ def test_demo_with_the_tiny_model(tmp_path):
     assert scored == expected and expected["medqa"] == 64 - 48 and expected["medxpertqa"] == 64 - 16
     assert not {i["id"] for b in results["benchmarks"].values() for i in b["items"]} & set(manifest["training_ids"])
     assert f"{sum(expected.values())} held-out questions on 6 benchmarks" in result.stdout
+    # ... beside the model it started from, on the same items, with a verdict the numbers carry ...
+    comparison = json.loads((out / "eval" / "comparison.json").read_text())
+    assert comparison["baseline"] == "builtin:tiny" and set(comparison["benchmarks"]) == set(expected)
+    assert (out / "baseline-builtin-tiny" / "results.json").is_file()
+    assert comparison["verdict"].startswith("trained vs base at α = 0.05 (McNemar, per benchmark): ")
+    assert comparison["verdict"] in " ".join(result.stdout.split()).replace("│ ", "") or "trained vs base" in result.stdout
     # ... and export merged it into a standalone folder that reproduces the trained model's logits.
     assert "LoRA merged; max |logit difference|" in result.stdout and "within float32 tolerance" in result.stdout
     assert (out / "export" / "model.safetensors").is_file() and not (out / "export" / "adapter_config.json").exists()
     assert "MedXpertQA" in (out / "export" / "README.md").read_text()  # the evaluation table is in the card
-    assert sorted(p.name for p in out.iterdir()) == ["data", "eval", "export", RESOLVED_CONFIG_NAME,
+    assert sorted(p.name for p in out.iterdir()) == ["baseline-builtin-tiny", "data", "eval", "export", RESOLVED_CONFIG_NAME,
                                                      "model_check.json", "train"]
 
 

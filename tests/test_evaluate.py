@@ -376,3 +376,50 @@ def test_both_engines_give_identical_predictions_under_greedy_decoding(tmp_path)
     again = run_evaluation(resolve_config("demo-cpu", [*common, f"eval.output_dir={tmp_path / 'lm'}",
                                                        "eval.engine=lm-eval"]), quiet())
     assert again["generated"] == 0 and again["benchmarks"]["medqa"]["accuracy"] == b["accuracy"]
+
+
+# ------------------------------------------------------------------------------- baseline
+def test_baseline_base_is_the_runs_starting_model_scored_on_the_same_items_and_reused(tmp_path, tiny_model):
+    import shutil
+
+    from medr1_cli.evaluate.baseline import summary_line, verdict
+
+    run = tmp_path / "run"  # a run folder as train leaves it: the model and the config it trained with
+    shutil.copytree(tiny_model, run)
+    (run / "medr1_config.yaml").write_text(resolve_config("tiny").to_yaml())
+    def args(output):
+        return ["evaluate", "-c", "tiny", "-m", str(run), "--baseline", "base", "-o", str(tmp_path / "results" / output),
+                "--set", "eval.max_new_tokens=4", "--set", "eval.limit=6", "--set", f"data.output_dir={tmp_path / 'data'}"]
+    first = run_medr1(*args("a"))
+    assert first.returncode == 0, first.stderr
+    comparison = json.loads((tmp_path / "results" / "a" / "comparison.json").read_text())
+    assert comparison["baseline"] == "builtin:tiny" and comparison["model"] == str(run)
+    base = json.loads((tmp_path / "results" / "baseline-builtin-tiny" / "results.json").read_text())
+    trained = json.loads((tmp_path / "results" / "a" / "results.json").read_text())
+    for name, row in comparison["benchmarks"].items():  # the same items, paired
+        assert [i["id"] for i in base["benchmarks"][name]["items"]] == [i["id"] for i in trained["benchmarks"][name]["items"]]
+        assert row["n"] == trained["benchmarks"][name]["n"] and row["verdict"] == "no significant change"
+    assert "trained vs base at α = 0.05 (McNemar, per benchmark): no significant change" in " ".join(first.stdout.split())
+    assert (tmp_path / "results" / "a" / "comparison.md").read_text().count("| no significant change |") == \
+           len(comparison["benchmarks"])
+    # a later evaluation with the same baseline and settings reuses the baseline's completions
+    second = run_medr1(*args("b"))
+    assert second.returncode == 0, second.stderr
+    assert "0 completions generated" in second.stdout.split("baseline: builtin:tiny")[1]
+    # the verdict says only what the test carries
+    assert verdict({"mcnemar_p": 0.01, "difference": 0.2}) == "better"
+    assert verdict({"mcnemar_p": 0.01, "difference": -0.2}) == "worse"
+    assert verdict({"mcnemar_p": 0.2, "difference": 0.3}) == "no significant change"
+    line = summary_line({"a": {"title": "A", "mcnemar_p": 0.001, "difference": -0.1},
+                         "b": {"title": "B", "mcnemar_p": 0.5, "difference": 0.1}})
+    assert line.endswith("worse on A; no significant change on B")
+
+
+def test_baseline_base_needs_a_model_medr1_trained(tmp_path, tiny_model):
+    result = run_medr1("evaluate", "-c", "tiny", "-m", str(tiny_model), "--baseline", "base", "--dry-run",
+                       "-o", str(tmp_path / "out"))
+    assert result.returncode == 2 and "starting model is unknown" in result.stderr
+    assert "--baseline MODEL" in result.stderr
+    ok = run_medr1("evaluate", "-c", "tiny", "-m", str(tiny_model), "--baseline", "builtin:tiny", "--dry-run",
+                   "-o", str(tmp_path / "out"))
+    assert ok.returncode == 0 and "baseline: builtin:tiny, on the same items" in " ".join(ok.stdout.split())

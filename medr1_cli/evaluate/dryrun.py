@@ -42,6 +42,13 @@ def dry_run_evaluation(config: Medr1Config, console: Console | None = None) -> d
             console.print(f"{name}: skipped {count} row(s): {escape(reason)}")
     settings = config.eval
     console.print(f"model: {escape(model)}")
+    if config.eval.baseline:
+        from medr1_cli.evaluate.baseline import baseline_config
+
+        base = baseline_config(config)
+        describe_model_reference(base.model.name_or_path, revision=base.model.revision)
+        console.print(f"baseline: {escape(base.model.name_or_path)}, on the same items; its results and completions "
+                      f"in {escape(base.eval.output_dir)}")
     console.print(f"protocol: template {settings.template}, temperature {settings.temperature}, top_p {settings.top_p}, "
                   f"max_new_tokens {settings.max_new_tokens}, {settings.n_samples} sample(s) per item, engine "
                   f"{settings.engine}, backend {settings.backend}"

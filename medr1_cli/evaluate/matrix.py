@@ -21,12 +21,10 @@ MATRIX_JSON, MATRIX_MD, MATRIX_PNG = "matrix.json", "matrix.md", "matrix.png"
 def trained_on(results: dict[str, Any]) -> str:
     """What the evaluated model was trained on, from the config of the run it came from (a run folder,
     one of its checkpoints, or an export), else the model's name (a base model)."""
-    from medr1_cli.export.command import TRAINING_CONFIG_NAME
-    from medr1_cli.export.source import run_config_file
+    from medr1_cli.export.source import training_config_file
 
     model = Path(results["model"]).expanduser()
-    exported = model / TRAINING_CONFIG_NAME
-    found = str(exported) if exported.is_file() else run_config_file(str(model))
+    found = training_config_file(str(model))
     if found:
         from medr1_cli.config import resolve_config
         from medr1_cli.data.vqa import training_group

@@ -12,10 +12,9 @@ from rich.markup import escape
 
 from medr1_cli.config import Medr1Config
 from medr1_cli.errors import ConfigError, DataError
-from medr1_cli.export.source import ADAPTER_WEIGHTS, Source, locate
+from medr1_cli.export.source import ADAPTER_WEIGHTS, TRAINING_CONFIG_NAME, Source, locate
 from medr1_cli.fsutil import atomic_directory, atomic_write_text, check_writable_folder
 
-TRAINING_CONFIG_NAME = "medr1_training_config.yaml"
 
 
 class VerificationFailed(DataError):

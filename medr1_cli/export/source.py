@@ -14,6 +14,7 @@ from medr1_cli.errors import ConfigError, DataError
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
+TRAINING_CONFIG_NAME = "medr1_training_config.yaml"  # an export's copy of the config its run trained with
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,13 @@ def run_config_file(target: str) -> str | None:
         if candidate.is_file() and (candidate.parent == folder or CHECKPOINT.match(folder.name)):
             return str(candidate)
     return None
+
+
+def training_config_file(model: str) -> str | None:
+    """The config a model was trained with by medr1: its run folder's, a checkpoint's run's, or the
+    copy an export keeps; None for a model medr1 did not train."""
+    exported = Path(model).expanduser() / TRAINING_CONFIG_NAME
+    return str(exported) if exported.is_file() else run_config_file(model)
 
 
 def _run_config(run: Path, folder: Path) -> Medr1Config | None:

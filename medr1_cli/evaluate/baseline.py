@@ -1,0 +1,101 @@
+"""Did training help? The evaluated model beside the model it started from: both scored on the same
+items with the same settings, compared pairwise, with a verdict the numbers carry.
+
+The baseline's results live in a folder of their own beside the evaluation's
+(`<eval.output_dir>/../baseline-<model>/`), so its completions are generated once and reused by every
+later evaluation with the same baseline and settings (the completion store's keys hold the model's
+fingerprint and the settings, so nothing stale is reused)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from medr1_cli.config import Medr1Config, resolve_config
+from medr1_cli.data.omnimedvqa import slug
+from medr1_cli.errors import ConfigError
+from medr1_cli.evaluate.compare import compare, print_comparison
+from medr1_cli.fsutil import atomic_write_text
+
+ALPHA = 0.05
+COMPARISON_JSON, COMPARISON_MD = "comparison.json", "comparison.md"
+
+
+def baseline_model(config: Medr1Config) -> str:
+    """eval.baseline as a model: 'base' is what the evaluated run started from."""
+    from medr1_cli.export.source import training_config_file
+
+    wanted = config.eval.baseline
+    if wanted != "base":
+        return wanted
+    found = training_config_file(config.model.name_or_path)
+    if found is None:
+        raise ConfigError(
+            f"eval.baseline 'base': {config.model.name_or_path} is not a model medr1 trained (no run folder or "
+            "export config beside it), so its starting model is unknown",
+            hint="name the baseline model itself: --baseline MODEL (a folder, Hub id or builtin:NAME)",
+        )
+    return resolve_config(found, builtin_entries=False).model.name_or_path
+
+
+def baseline_config(config: Medr1Config) -> Medr1Config:
+    """The same evaluation with the baseline model, writing to its own folder beside the evaluation's."""
+    model = baseline_model(config)
+    folder = Path(config.eval.output_dir).parent / f"baseline-{slug(model) or 'model'}"
+    return config.model_copy(update={
+        "model": config.model.model_copy(update={"name_or_path": model}),
+        "eval": config.eval.model_copy(update={"output_dir": str(folder), "baseline": None}),
+    })
+
+
+def verdict(row: dict[str, Any]) -> str:
+    if row["mcnemar_p"] < ALPHA:
+        return "better" if row["difference"] > 0 else "worse"
+    return "no significant change"
+
+
+def summary_line(rows: dict[str, dict[str, Any]]) -> str:
+    """One honest sentence: per benchmark, significant at α = 0.05 (McNemar, uncorrected) or not."""
+    by_verdict: dict[str, list[str]] = {}
+    for row in rows.values():
+        by_verdict.setdefault(verdict(row), []).append(row["title"])
+    parts = [f"{kind} on {', '.join(titles)}" for kind in ("better", "worse", "no significant change")
+             if (titles := by_verdict.get(kind))]
+    return f"trained vs base at α = {ALPHA} (McNemar, per benchmark): " + "; ".join(parts)
+
+
+def compare_with_baseline(config: Medr1Config, results: dict[str, Any], console: Console) -> dict[str, Any]:
+    """Evaluate the baseline (reusing its stored completions), compare, print and save the comparison."""
+    from medr1_cli.evaluate.run import run_evaluation
+
+    base = baseline_config(config)
+    console.rule(f"baseline: {escape(base.model.name_or_path)}", align="left")
+    base_results = run_evaluation(base, console)
+    rows = compare(base_results, results)
+    for row in rows.values():
+        row["verdict"] = verdict(row)
+    print_comparison(console, base_results, results, rows)
+    line = summary_line(rows)
+    console.print(line)
+    comparison = {"alpha": ALPHA, "baseline": base.model.name_or_path, "model": results["model"],
+                  "baseline_results": str(Path(base.eval.output_dir) / "results.json"), "benchmarks": rows,
+                  "verdict": line}
+    output = Path(config.eval.output_dir)
+    atomic_write_text(output / COMPARISON_JSON, json.dumps(comparison, indent=2) + "\n")
+    atomic_write_text(output / COMPARISON_MD, comparison_markdown(comparison))
+    return comparison
+
+
+def comparison_markdown(comparison: dict[str, Any]) -> str:
+    lines = [f"B = {comparison['model']}, A = {comparison['baseline']} (paired, the same items)", "",
+             "| benchmark | n | A | B | B − A | 95 % CI | McNemar p | verdict |", "|---|---:|---:|---:|---:|---|---:|---|"]
+    for row in comparison["benchmarks"].values():
+        low, high = row["difference_95"]
+        lines.append(f"| {row['title']} | {row['n']} | {100 * row['accuracy_a']:.1f} | {100 * row['accuracy_b']:.1f} | "
+                     f"{100 * row['difference']:+.1f} | {100 * low:+.1f} … {100 * high:+.1f} | {row['mcnemar_p']:.3g} | "
+                     f"{row['verdict']} |")
+    return "\n".join(lines) + f"\n\n{comparison['verdict']}\n"
