@@ -395,6 +395,24 @@ def export(
 
 @app.command()
 @_friendly_errors
+def report(
+    results: Annotated[list[Path], typer.Argument(
+        metavar="RESULTS...", help="Evaluation output folders (or results.json), the base model's first.")],
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", metavar="DIR", help="Where report.md/.tex/.json/.png go.")]
+    = Path("report"),
+) -> None:
+    """The headline table from several evaluations: one row per model (the base first), one column per
+    benchmark and the average; each cell accuracy with its 95% interval and, for the other models, the
+    paired difference from the base (* McNemar p < 0.05). Refuses results scored on other items, under
+    another protocol or with other settings, saying which differ. Writes Markdown, LaTeX, JSON and a PNG.
+    """
+    from medr1_cli.evaluate.report import write_report
+
+    write_report(results, output_dir)
+
+
+@app.command()
+@_friendly_errors
 def benchmarks() -> None:
     """List the evaluation benchmarks with their sizes, data sources and subsets."""
     from rich.console import Console
