@@ -86,8 +86,21 @@ def _reward_options_are_valid(options: dict[str, dict[str, Any]]) -> dict[str, d
     return options
 
 
+def _reward_name(value: str) -> str:
+    """A reward of the registry, or one of the user's own as `module:function` (imported to check it)."""
+    from medr1_cli.rewards import is_custom, load_custom
+
+    if is_custom(value):
+        try:
+            load_custom(value)
+        except ConfigError as err:
+            raise ValueError(err.message) from None
+        return value
+    return _one_of("reward", REWARDS)(value)
+
+
 TemplateName = Annotated[str, AfterValidator(_one_of("template", TEMPLATES))]
-RewardName = Annotated[str, AfterValidator(_one_of("reward", REWARDS))]
+RewardName = Annotated[str, AfterValidator(_reward_name)]
 def _vqa_benchmark_names() -> list[str]:
     from medr1_cli.data.omnimedvqa import GROUPINGS
     from medr1_cli.data.omnimedvqa import slug
@@ -348,7 +361,8 @@ class TrainSection(_Section):
     rewards: Annotated[dict[RewardName, float], AfterValidator(_some_reward)] = Field(
         default_factory=lambda: {"accuracy": 1.0, "format": 1.0},
         description=f"Reward functions and their weights (the reference uses accuracy + format); "
-        f"available: {', '.join(REWARDS)}.",
+        f"available: {', '.join(REWARDS)}, or one of your own by import path, `package.module:function` "
+        "(TRL's signature f(prompts, completions, completion_ids, **columns) -> one float or None per completion).",
     )
     reward_options: Annotated[dict[str, dict[str, Any]], AfterValidator(_reward_options_are_valid)] = Field(
         default_factory=dict,

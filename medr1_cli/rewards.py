@@ -340,8 +340,46 @@ REGISTRY: dict[str, type[Reward]] = {
 }
 
 
+def is_custom(name: str) -> bool:
+    """A reward of the user's own, named by import path: `package.module:function`."""
+    return ":" in name
+
+
+def load_custom(name: str):
+    """The callable `module:attribute` names, or a ConfigError saying why it cannot be used."""
+    import importlib
+
+    module_name, _, attribute = name.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)
+    except ImportError as err:
+        raise ConfigError(f"reward '{name}': cannot import {module_name} ({err})",
+                          hint="the module must be importable where training runs (installed, or on PYTHONPATH)") from None
+    except AttributeError:
+        raise ConfigError(f"reward '{name}': {module_name} has no '{attribute}'") from None
+    if not callable(found):
+        raise ConfigError(f"reward '{name}': {attribute} is not callable; give a function "
+                          "f(prompts, completions, completion_ids, **columns) -> list of floats")
+    return found
+
+
+@dataclass
+class CustomReward:
+    """A reward of the user's own, named by import path in train.rewards and called with TRL's
+    signature. It keeps only the path, so it pickles and imports the function where it runs."""
+
+    path: str
+
+    def __post_init__(self) -> None:
+        self.__name__ = self.path  # the metrics and the rollout log name it as train.rewards does
+
+    def __call__(self, prompts=None, completions=None, completion_ids=None, **columns) -> Rewards:
+        return load_custom(self.path)(prompts=prompts, completions=completions, completion_ids=completion_ids,
+                                      **columns)
+
+
 def option_names(name: str) -> list[str]:
-    return [f.name for f in fields(REGISTRY[name])]
+    return [] if is_custom(name) else [f.name for f in fields(REGISTRY[name])]
 
 
 def check_reward_options(options: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -350,6 +388,9 @@ def check_reward_options(options: Mapping[str, Mapping[str, Any]]) -> list[str]:
 
     problems = []
     for name, values in options.items():
+        if is_custom(name):
+            problems.append(f"'{name}': rewards of your own take no options here; bind them in your function")
+            continue
         if name not in REGISTRY:
             problems.append(f"'{name}': unknown reward{did_you_mean(name, REGISTRY)}; allowed: {', '.join(REGISTRY)}")
             continue
@@ -389,7 +430,7 @@ def build_rewards(
         f"'{name}' has options in train.reward_options but no weight in train.rewards"
         for name in options if name in REGISTRY and name not in weights
     ]
-    unknown = [name for name in weights if name not in REGISTRY]
+    unknown = [name for name in weights if name not in REGISTRY and not is_custom(name)]
     if unknown:
         problems.append(f"unknown reward(s) {unknown} in train.rewards; allowed: {', '.join(REGISTRY)}")
     if problems:
@@ -397,6 +438,10 @@ def build_rewards(
 
     rewards = []
     for name in weights:
+        if is_custom(name):
+            load_custom(name)  # fails here, with the reason, not in every training process
+            rewards.append(CustomReward(name))
+            continue
         values = dict(options.get(name, {}))
         if "max_len" in option_names(name) and values.get("max_len") is None:
             values["max_len"] = max_completion_length or 512  # TRL's own default completion length
@@ -406,4 +451,4 @@ def build_rewards(
 
 def columns_needed(names: Sequence[str]) -> set[str]:
     """Dataset columns the named rewards read (for the training preflight)."""
-    return {column for name in names for column in REGISTRY[name].columns}
+    return {column for name in names if not is_custom(name) for column in REGISTRY[name].columns}
