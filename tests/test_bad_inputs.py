@@ -193,6 +193,13 @@ CASES = [
      ["train.vllm_server_host 127.0.0.1 is this machine's loopback address"]),
     ("train zero epochs", (*DRY_TRAIN, "--set", "train.grpo.num_train_epochs=0"),
      ["train.grpo.num_train_epochs = 0: must be a number above 0"]),
+    ("train reward module missing", (*DRY_TRAIN, "--set", "train.rewards={'nosuch.module:f': 1}"),
+     ["reward 'nosuch.module:f': cannot import nosuch.module"]),
+    ("train reward function missing", (*DRY_TRAIN, "--set", "train.rewards={'json:nosuch': 1}"),
+     ["reward 'json:nosuch': json has no 'nosuch'"]),
+    ("train reward not callable", (*DRY_TRAIN, "--set", "train.rewards={'json:__doc__': 1}"), ["is not callable"]),
+    ("train options for an own reward", (*DRY_TRAIN, "--set", "train.rewards={'json:dumps': 1}", "--set",
+                                         "train.reward_options={'json:dumps': {x: 1}}"), ["take no options"]),
     ("train unknown TRL option", (*DRY_TRAIN, "--set", "train.grpo.max_prompt_length=512"), ["train.grpo"]),
     # ------------------------------------------------------------------------------ export, config
     ("export shard size zero", ("export", "-c", "tiny", "--max-shard-size", "0GB"),

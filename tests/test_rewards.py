@@ -211,3 +211,17 @@ def test_every_reward_through_a_real_grpo_step(tiny_model, tmp_path):
     # A random model writes no answer tags: every accuracy-type signal is 0, never a fabricated 1.
     assert logs["rewards/accuracy/mean"] == 0.0
     assert logs["rewards/format/mean"] == 0.0
+
+
+def test_a_reward_of_your_own_by_import_path_pickles_and_keeps_its_name():
+    import pickle
+
+    from medr1_cli.rewards import build_rewards, columns_needed
+
+    name = "tests.learnable_rewards:even_tokens"
+    rewards, weights = build_rewards({name: 2.0, "format": 1.0})
+    own = rewards[0]
+    assert (own.__name__, weights) == (name, [2.0, 1.0])  # TRL logs rewards/<name>/…, the rollout log too
+    again = pickle.loads(pickle.dumps(own))  # TRL's asynchronous rollout workers pickle rewards
+    assert again(prompts=["p"] * 2, completions=["a", "b"], completion_ids=[[2, 4, 5, 7], [1]]) == [0.5, 0.0]
+    assert columns_needed([name, "format"]) == set()
