@@ -139,7 +139,8 @@ def _print_training(console: Console, folder: Path, t: dict[str, Any]) -> None:
                   f"reward = {escape(weights)}; completion limit {limit if limit is not None else '?'} tokens",
                   soft_wrap=True)
     table = Table(title="per step (step N learned from the completions generated before it)")
-    columns = ["step", "completions", "reward", *names, "mean length", "format ok", "truncated", "reflective"]
+    columns = ["step", "completions", "reward", *names, "mean length", "format ok", "truncated", "reflective",
+               "zero-var groups"]
     for column in columns:
         table.add_column(column, justify="right")
     indices = shown_steps(len(per_step))
@@ -150,7 +151,9 @@ def _print_training(console: Console, folder: Path, t: dict[str, Any]) -> None:
     console.print(table)
     if len(indices) < len(per_step):
         console.print(f"[dim]{len(indices)} of {len(per_step)} steps shown; every step is in {SUMMARY_JSON}[/]")
-    console.print(f"format ok = {escape(t['format_source'])}; truncated = used all {limit if limit else '?'} tokens")
+    console.print(f"format ok = {escape(t['format_source'])}; truncated = used all {limit if limit else '?'} tokens; "
+                  "zero-var groups = a prompt's completions that all earned the same reward (GRPO learns nothing "
+                  "from them)")
     rl = t["reward_vs_length"]
     if rl is not None:
         if rl["pearson_r"] is None:
@@ -167,7 +170,8 @@ def _step_cells(label: str, figures: dict[str, Any], names: list[str]) -> list[s
     n = figures["completions"]
     return [label, "—" if n is None else str(n), _num(figures["reward"]),
             *(_num(figures["rewards"].get(name)) for name in names), _num(figures["mean_length"], 1),
-            _pct(figures["format_compliance"]), _pct(figures["truncated"]), _pct(figures["reflective"])]
+            _pct(figures["format_compliance"]), _pct(figures["truncated"]), _pct(figures["reflective"]),
+            _pct(figures.get("zero_variance"))]
 
 
 def _print_reflection(console: Console, training: TrainingAnalysis, examples: int) -> None:

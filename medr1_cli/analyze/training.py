@@ -168,7 +168,19 @@ def _figures(items: list[Scored], names: list[str]) -> dict[str, Any]:
         "truncated": share([s.truncated for s in items]),
         "reflective": share([bool(s.phrases) for s in items]),
         "phrases_per_completion": mean([float(sum(s.phrases.values())) for s in items]),
+        "zero_variance": zero_variance_share(items),
     }
+
+
+def zero_variance_share(items: list[Scored]) -> float | None:
+    """The share of groups — one prompt's completions at one step — whose total rewards are all equal:
+    their advantages are all zero, so GRPO learns nothing from them (TRL logs it as frac_reward_zero_std)."""
+    groups: dict[tuple, list[float]] = defaultdict(list)
+    for s in items:
+        if s.row.id is not None and s.total is not None:
+            groups[(s.row.step, s.row.id)].append(s.total)
+    sizes = [values for values in groups.values() if len(values) > 1]
+    return sum(max(v) - min(v) < 1e-9 for v in sizes) / len(sizes) if sizes else None
 
 
 def _reflection(scored: list[Scored], phrases: PhraseMatcher) -> dict[str, Any]:
@@ -213,7 +225,7 @@ def _from_log(run: Run) -> TrainingAnalysis:
             # format and format_lenient are 0/1 rewards: their mean is the share that complied
             "format_compliance": e.get(f"rewards/{format_name}/mean") if format_name else None,
             "truncated": e.get("completions/clipped_ratio"),
-            "reflective": None, "phrases_per_completion": None,
+            "reflective": None, "phrases_per_completion": None, "zero_variance": e.get("frac_reward_zero_std"),
         })
 
     def run_mean(key: str, inner: str | None = None) -> float | None:
@@ -224,6 +236,7 @@ def _from_log(run: Run) -> TrainingAnalysis:
         "completions": None, "reward": run_mean("reward"), "rewards": {n: run_mean("rewards", n) for n in names},
         "mean_length": run_mean("mean_length"), "format_compliance": run_mean("format_compliance"),
         "truncated": run_mean("truncated"), "reflective": None, "phrases_per_completion": None,
+        "zero_variance": run_mean("zero_variance"),
     }
     run.notes.append(f"no completions recorded: figures are TRL's logged means from {run.trainer_state} "
                      "(no reward-vs-length scatter, no reflective phrases)")

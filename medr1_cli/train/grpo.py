@@ -352,8 +352,10 @@ def _summary(trainer, output: Path, completions: Path, prefilled: bool) -> dict[
         for key, value in entry.items():
             if key == "reward" or (key.startswith("rewards/") and key.endswith("/mean")):
                 series.setdefault(key, []).append(value)
+    zero = [e["frac_reward_zero_std"] for e in trainer.state.log_history if "frac_reward_zero_std" in e]
     return {
         "steps": trainer.state.global_step,
+        "zero_variance": {"first": zero[0], "last": zero[-1], "mean": sum(zero) / len(zero)} if zero else None,
         "rewards": {key: values[-1] for key, values in series.items()},
         "reward_means": {key: sum(values) / len(values) for key, values in series.items()},
         "checkpoints": [str(p) for p in checkpoints(output)],
@@ -374,6 +376,10 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
         label = name.removeprefix("rewards/").removesuffix("/mean")
         table.add_row(label, f"{summary['reward_means'][name]:.3f}", f"{value:.3f}")
     console.print(table)
+    if zero := summary["zero_variance"]:
+        console.print(f"groups with zero reward variance (GRPO learns nothing from them): {100 * zero['first']:.0f} % "
+                      f"at the first logged step, {100 * zero['last']:.0f} % at the last, {100 * zero['mean']:.0f} % "
+                      "over the run")
     console.print(f"model: {summary['model']}   completions: {summary['completions']}")
     if summary["checkpoints"]:
         console.print(f"checkpoints: {', '.join(Path(p).name for p in summary['checkpoints'])}")
