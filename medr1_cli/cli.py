@@ -288,11 +288,12 @@ def evaluate(
         return
     from rich.console import Console
 
+    from medr1_cli.evaluate.baseline import check_baseline, compare_with_baseline
+
     console = Console(highlight=False)
+    check_baseline(resolved)  # a bad baseline is found now, not after the evaluated model's generation
     results = run_evaluation(resolved, console, breakdown=breakdown)
     if resolved.eval.baseline:
-        from medr1_cli.evaluate.baseline import compare_with_baseline
-
         compare_with_baseline(resolved, results, console)
 
 

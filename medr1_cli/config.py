@@ -87,12 +87,13 @@ def _reward_options_are_valid(options: dict[str, dict[str, Any]]) -> dict[str, d
 
 
 def _reward_name(value: str) -> str:
-    """A reward of the registry, or one of the user's own as `module:function` (imported to check it)."""
-    from medr1_cli.rewards import is_custom, load_custom
+    """A reward of the registry, or one of the user's own as `module:function`. Only its shape is
+    checked here: every command reads a run's config, but only training imports the function."""
+    from medr1_cli.rewards import check_custom_name, is_custom
 
     if is_custom(value):
         try:
-            load_custom(value)
+            check_custom_name(value)
         except ConfigError as err:
             raise ValueError(err.message) from None
         return value
@@ -440,7 +441,7 @@ class EvalSection(_Section):
         "with shuffled options. Every other benchmark is scored row by row, as its owners count (MMLU-Pro Medical: "
         "1,535 rows); the number of distinct questions is reported either way.",
     )
-    baseline: str | None = Field(
+    baseline: Annotated[str, AfterValidator(_builtin_model_is_known)] | None = Field(
         None,
         description="Also evaluate a baseline on the same items with the same settings and compare the model "
         "with it, paired (B − A, bootstrap 95 % interval, McNemar p, a verdict at α = 0.05): 'base' = the model "
@@ -545,6 +546,8 @@ def resolve_config(
     for text in overrides:
         key, sep, raw = text.partition("=")
         keypath = tuple(key.strip().split("."))
+        if keypath[:2] == ("train", "rewards") and len(keypath) > 3:  # a reward of one's own: pkg.module:function
+            keypath = (*keypath[:2], ".".join(keypath[2:]))
         if not sep or not all(keypath):
             problems.append(f"--set {text!r}: expected section.key=value, e.g. --set train.grpo.learning_rate=1e-6")
             continue

@@ -345,10 +345,20 @@ def is_custom(name: str) -> bool:
     return ":" in name
 
 
+def check_custom_name(name: str) -> None:
+    """The shape of `package.module:function`, checked without importing anything."""
+    module_name, _, attribute = name.partition(":")
+    parts = module_name.split(".")
+    if not all(part.isidentifier() for part in parts) or not attribute.isidentifier():
+        raise ConfigError(f"reward '{name}': expected `package.module:function` (an absolute module path, a colon, "
+                          "a function name)")
+
+
 def load_custom(name: str):
     """The callable `module:attribute` names, or a ConfigError saying why it cannot be used."""
     import importlib
 
+    check_custom_name(name)
     module_name, _, attribute = name.partition(":")
     try:
         found = getattr(importlib.import_module(module_name), attribute)
@@ -357,6 +367,8 @@ def load_custom(name: str):
                           hint="the module must be importable where training runs (installed, or on PYTHONPATH)") from None
     except AttributeError:
         raise ConfigError(f"reward '{name}': {module_name} has no '{attribute}'") from None
+    except Exception as err:  # the user's module failed while importing: say where, not a traceback
+        raise ConfigError(f"reward '{name}': importing {module_name} failed ({type(err).__name__}: {err})") from None
     if not callable(found):
         raise ConfigError(f"reward '{name}': {attribute} is not callable; give a function "
                           "f(prompts, completions, completion_ids, **columns) -> list of floats")

@@ -423,3 +423,28 @@ def test_baseline_base_needs_a_model_medr1_trained(tmp_path, tiny_model):
     ok = run_medr1("evaluate", "-c", "tiny", "-m", str(tiny_model), "--baseline", "builtin:tiny", "--dry-run",
                    "-o", str(tmp_path / "out"))
     assert ok.returncode == 0 and "baseline: builtin:tiny, on the same items" in " ".join(ok.stdout.split())
+
+
+def test_a_bad_baseline_is_refused_before_the_evaluated_model_generates(tmp_path, tiny_model):
+    result = run_medr1("evaluate", "-c", "tiny", "-m", str(tiny_model), "--baseline", "base", "-o", str(tmp_path / "out"),
+                       "--set", f"data.output_dir={tmp_path / 'data'}")
+    assert result.returncode == 2 and "starting model is unknown" in result.stderr
+    assert not (tmp_path / "out").exists()  # nothing was generated first
+    clash = run_medr1("evaluate", "-c", "tiny", "--baseline", "builtin:tiny", "-o", str(tmp_path / "baseline-builtin-tiny"),
+                      "--dry-run")
+    assert clash.returncode == 2 and "is where the baseline's results go" in clash.stderr
+
+
+def test_base_is_read_from_a_run_whose_own_rewards_cannot_be_imported_here(tmp_path, tiny_model):
+    import shutil
+
+    from medr1_cli.evaluate.baseline import baseline_config
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_model, run)
+    trained = resolve_config("tiny", ["train.rewards={'elsewhere.rewards:brevity': 1.0}", "model.revision=abc"])
+    (run / "medr1_config.yaml").write_text(trained.to_yaml())  # its reward module lives on another machine
+    base = baseline_config(resolve_config("tiny", [f"model.name_or_path={run}", "eval.baseline=base",
+                                                   f"eval.output_dir={tmp_path / 'results' / 'a'}"]))
+    assert (base.model.name_or_path, base.model.revision) == ("builtin:tiny", "abc")  # trained at that revision
+    assert base.eval.output_dir == str(tmp_path / "results" / "baseline-builtin-tiny-abc")

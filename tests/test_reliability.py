@@ -260,3 +260,13 @@ def test_the_store_reads_back_completions_holding_unicode_line_separators(tmp_pa
 def test_fractional_epochs_pass_preflight():
     config = resolve_config("tiny", ["train.grpo.num_train_epochs=0.5"])
     preflight.check(config, preflight.plan_layout(config, 0), extra_args=[], dry_run=True)
+
+
+def test_a_reward_module_that_fails_to_import_is_a_configuration_error(tmp_path, monkeypatch):
+    from medr1_cli.errors import ConfigError
+
+    (tmp_path / "broken_reward.py").write_text("def f(:\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = resolve_config("tiny", ["train.rewards={'broken_reward:f': 1.0}"])  # the config itself only checks the shape
+    with pytest.raises(ConfigError, match=r"importing broken_reward failed \(SyntaxError"):
+        preflight.check(config, preflight.plan_layout(config, 0), extra_args=[], dry_run=True)

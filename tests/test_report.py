@@ -63,3 +63,26 @@ def test_results_scored_unlike_are_refused_saying_what_differs(tmp_path):
     message = " ".join(result.stderr.split())
     assert f"medqa: {other_items} scored 10 items and {base} 10, 0 in common" in message
     assert f"eval.temperature: 0.7 in {hotter}, 0.0 in {base}" in message
+
+
+def test_a_benchmark_the_base_did_not_score_is_shown_without_a_difference(tmp_path):
+    base = results_file(tmp_path / "base", "base-model", {"medqa": [True, False] * 5})
+    wider = results_file(tmp_path / "wider", "runs/x", {"medqa": [True] * 10, "pubmedqa": [True, False] * 5})
+    report = build_report([base, wider])
+    row = report["rows"][1]
+    assert row["cells"]["pubmedqa"]["vs_base"] is None and row["average_difference"] is None
+    assert report["rows"][0]["average"] is None  # the base has no figure for every column
+    # 5 discordant items, all for B: McNemar p = 0.0625, so no star
+    assert "| runs/x | 100.0 (72.2–100.0) +50.0 | 50.0 (23.7–76.3) | 75.0 |" in markdown(report)
+
+
+def test_results_without_a_recorded_config_are_called_unknown_not_different(tmp_path):
+    base = results_file(tmp_path / "base", "base-model", {"medqa": [True, False] * 5})
+    old = results_file(tmp_path / "old", "runs/x", {"medqa": [True] * 10})
+    data = json.loads((old / "results.json").read_text())
+    del data["config"]
+    (old / "results.json").write_text(json.dumps(data))
+    from medr1_cli.errors import DataError
+
+    with pytest.raises(DataError, match="are unknown \\(no config recorded\\)"):
+        build_report([base, old])

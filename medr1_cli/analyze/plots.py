@@ -163,8 +163,9 @@ def accuracy_plot(comparison: dict[str, Any], path: Path) -> dict[str, Any]:
             above.append(100 * max(0.0, high - cell["accuracy"]))
         bars = ax.bar(xs, heights, width * 0.9, yerr=[below, above], capsize=3, label=model)
         ax.bar_label(bars, labels=[f"{h:.1f}" for h in heights], fontsize=8, padding=2)
-    chance = [(b, cell["chance"]) for b, bench in enumerate(benchmarks.values())
-              for cell in list(bench["by_model"].values())[:1] if cell.get("chance") is not None]
+    chance = [(b, found) for b, bench in enumerate(benchmarks.values())
+              if (found := next((c["chance"] for c in bench["by_model"].values() if c.get("chance") is not None), None))
+              is not None]
     if chance:  # a random letter's accuracy on the items scored: bars under this line are worse than guessing
         ax.hlines([100 * c for _, c in chance], [b - 0.45 for b, _ in chance], [b + 0.45 for b, _ in chance],
                   colors="black", linestyles="dashed", linewidth=1, label="chance")

@@ -22,16 +22,18 @@ from medr1_cli.evaluate.compare import compare, print_comparison
 from medr1_cli.fsutil import atomic_write_text
 
 ALPHA = 0.05
-COMPARISON_JSON, COMPARISON_MD = "comparison.json", "comparison.md"
+COMPARISON_JSON, COMPARISON_MD, BASELINE_RESULTS = "comparison.json", "comparison.md", "baseline_results.json"
 
 
-def baseline_model(config: Medr1Config) -> str:
-    """eval.baseline as a model: 'base' is what the evaluated run started from."""
+def baseline_model(config: Medr1Config) -> dict[str, Any]:
+    """eval.baseline as model settings: 'base' is what the evaluated run started from, at the revision
+    and with the remote-code setting it trained with; any other value is that model, at its main revision."""
     from medr1_cli.export.source import training_config_file
+    from medr1_cli.yamlio import load_yaml_file
 
     wanted = config.eval.baseline
     if wanted != "base":
-        return wanted
+        return {"name_or_path": wanted, "revision": None}
     found = training_config_file(config.model.name_or_path)
     if found is None:
         raise ConfigError(
@@ -39,17 +41,36 @@ def baseline_model(config: Medr1Config) -> str:
             "export config beside it), so its starting model is unknown",
             hint="name the baseline model itself: --baseline MODEL (a folder, Hub id or builtin:NAME)",
         )
-    return resolve_config(found, builtin_entries=False).model.name_or_path
+    # read as YAML, not resolved: the run's config may name rewards of its own this machine cannot import
+    trained = (load_yaml_file(Path(found))[0].get("model") or {})
+    if not isinstance(trained.get("name_or_path"), str):
+        raise ConfigError(f"eval.baseline 'base': {found} names no model.name_or_path")
+    return {key: trained[key] for key in ("name_or_path", "revision", "trust_remote_code") if key in trained}
 
 
 def baseline_config(config: Medr1Config) -> Medr1Config:
     """The same evaluation with the baseline model, writing to its own folder beside the evaluation's."""
     model = baseline_model(config)
-    folder = Path(config.eval.output_dir).parent / f"baseline-{slug(model) or 'model'}"
+    label = "@".join(filter(None, (model["name_or_path"], model.get("revision"))))
+    folder = Path(config.eval.output_dir).parent / f"baseline-{slug(label) or 'model'}"
+    if folder.resolve() == Path(config.eval.output_dir).resolve():
+        raise ConfigError(f"eval.output_dir {config.eval.output_dir} is where the baseline's results go",
+                          hint="give the evaluation another output folder")
     return config.model_copy(update={
-        "model": config.model.model_copy(update={"name_or_path": model}),
+        "model": config.model.model_copy(update=model),
         "eval": config.eval.model_copy(update={"output_dir": str(folder), "baseline": None}),
     })
+
+
+def check_baseline(config: Medr1Config) -> Medr1Config | None:
+    """The baseline's config, checked before the evaluated model's hours of generation, not after."""
+    if not config.eval.baseline:
+        return None
+    from medr1_cli.models import describe_model_reference
+
+    base = baseline_config(config)
+    describe_model_reference(base.model.name_or_path, revision=base.model.revision)
+    return base
 
 
 def verdict(row: dict[str, Any]) -> str:
@@ -69,12 +90,15 @@ def summary_line(rows: dict[str, dict[str, Any]]) -> str:
 
 
 def compare_with_baseline(config: Medr1Config, results: dict[str, Any], console: Console) -> dict[str, Any]:
-    """Evaluate the baseline (reusing its stored completions), compare, print and save the comparison."""
+    """Evaluate the baseline (reusing its stored completions), compare, print and save the comparison
+    with a copy of the baseline's results beside it (its own folder is shared with later evaluations)."""
     from medr1_cli.evaluate.run import run_evaluation
 
     base = baseline_config(config)
     console.rule(f"baseline: {escape(base.model.name_or_path)}", align="left")
     base_results = run_evaluation(base, console)
+    output = Path(config.eval.output_dir)
+    atomic_write_text(output / BASELINE_RESULTS, json.dumps(base_results, indent=2) + "\n")
     rows = compare(base_results, results)
     for row in rows.values():
         row["verdict"] = verdict(row)
@@ -82,9 +106,7 @@ def compare_with_baseline(config: Medr1Config, results: dict[str, Any], console:
     line = summary_line(rows)
     console.print(line)
     comparison = {"alpha": ALPHA, "baseline": base.model.name_or_path, "model": results["model"],
-                  "baseline_results": str(Path(base.eval.output_dir) / "results.json"), "benchmarks": rows,
-                  "verdict": line}
-    output = Path(config.eval.output_dir)
+                  "baseline_results": str(output / BASELINE_RESULTS), "benchmarks": rows, "verdict": line}
     atomic_write_text(output / COMPARISON_JSON, json.dumps(comparison, indent=2) + "\n")
     atomic_write_text(output / COMPARISON_MD, comparison_markdown(comparison))
     return comparison

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from medr1_cli.config import Medr1Config
+from medr1_cli.evaluate.baseline import check_baseline
 from medr1_cli.evaluate.run import load_benchmarks
 from medr1_cli.fsutil import check_writable_folder
 from medr1_cli.models import describe_model_reference
@@ -42,11 +43,7 @@ def dry_run_evaluation(config: Medr1Config, console: Console | None = None) -> d
             console.print(f"{name}: skipped {count} row(s): {escape(reason)}")
     settings = config.eval
     console.print(f"model: {escape(model)}")
-    if config.eval.baseline:
-        from medr1_cli.evaluate.baseline import baseline_config
-
-        base = baseline_config(config)
-        describe_model_reference(base.model.name_or_path, revision=base.model.revision)
+    if base := check_baseline(config):
         console.print(f"baseline: {escape(base.model.name_or_path)}, on the same items; its results and completions "
                       f"in {escape(base.eval.output_dir)}")
     console.print(f"protocol: template {settings.template}, temperature {settings.temperature}, top_p {settings.top_p}, "

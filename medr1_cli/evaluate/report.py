@@ -45,7 +45,8 @@ def build_report(paths: list[Path]) -> dict[str, Any]:
         rows.append({"model": results["model"], "results": str(path), "base": results is base, "cells": cells,
                      "average": sum(shown) / len(shown) if len(shown) == len(names) else None,
                      "average_difference": (sum(c["vs_base"]["difference"] for c in cells.values()) / len(cells)
-                                            if paired and len(cells) == len(names) else None)})
+                                            if len(cells) == len(names) and all(c["vs_base"] for c in cells.values())
+                                            else None)})
     titles = {name: next(r["benchmarks"][name]["title"] for _, r in runs if name in r["benchmarks"]) for name in names}
     return {"alpha": ALPHA, "benchmarks": titles, "rows": rows}
 
@@ -70,9 +71,13 @@ def _check_comparable(runs: list[tuple[Path, dict[str, Any]]]) -> None:
             if bench.get("protocol") != base["benchmarks"][name].get("protocol"):
                 problems.append(f"{name}: protocol {bench.get('protocol')} in {path}, "
                                 f"{base['benchmarks'][name].get('protocol')} in {base_path}")
+        unknown = [p for p, r in ((path, results), (base_path, base)) if not isinstance(r.get("config"), dict)]
+        if unknown:
+            problems.append(f"the generation settings of {', '.join(map(str, unknown))} are unknown (no config recorded)")
+            continue
         named = [f"{section}.{key}: {mine!r} in {path}, {theirs!r} in {base_path}" for section, key in SETTINGS
-                 if (mine := results.get("config", {}).get(section, {}).get(key))
-                 != (theirs := base.get("config", {}).get(section, {}).get(key))]
+                 if (mine := results["config"].get(section, {}).get(key))
+                 != (theirs := base["config"].get(section, {}).get(key))]
         problems += named
         if not named and results.get("settings_fingerprint") != base.get("settings_fingerprint"):
             problems.append(f"generation settings (backend, chat template, image size range): fingerprint "

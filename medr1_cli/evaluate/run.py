@@ -273,7 +273,11 @@ def markdown_table(runs: list[dict[str, Any]]) -> str:
     for run in runs:
         cells = [accuracy_cell(run["benchmarks"].get(name)) for name in names]
         lines.append(f"| {run['model']} | " + " | ".join(cells) + " |")
-    chance = {name: run["benchmarks"][name].get("chance") for run in reversed(runs) for name in run["benchmarks"]}
+    chance: dict[str, float] = {}
+    for run in runs:  # the first run that recorded it (results from before chance was recorded have none)
+        for name, bench in run["benchmarks"].items():
+            if bench.get("chance") is not None:
+                chance.setdefault(name, bench["chance"])
     lines.append("| chance | " + " | ".join(f"{100 * chance[n]:.1f}" if chance.get(n) is not None else "—"
                                             for n in names) + " |")
     return "\n".join(lines) + (f"\n\nAccuracy in %, 95 % Wilson interval in brackets; unparseable answers count as "

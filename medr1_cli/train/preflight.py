@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from medr1_cli.config import Medr1Config
 from medr1_cli.errors import ConfigError, MissingExtraError
+from medr1_cli.rewards import is_custom, load_custom
 
 TRL_DEFAULT_GENERATIONS = 8  # GRPOConfig.num_generations
 
@@ -78,6 +79,12 @@ def check(config: Medr1Config, layout: Layout, *, extra_args: list[str], dry_run
             "vLLM server runs and listens"
         )
 
+    for name in train.rewards:  # rewards of the user's own: importable here, not only in every process later
+        if is_custom(name):
+            try:
+                load_custom(name)
+            except ConfigError as err:
+                problems.append(err.message)
     counts = _count_problems(grpo)
     problems.extend(counts)
     generations = grpo.get("num_generations", TRL_DEFAULT_GENERATIONS)
