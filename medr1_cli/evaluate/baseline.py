@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from medr1_cli.config import Medr1Config, resolve_config
+from medr1_cli.config import Medr1Config
 from medr1_cli.data.omnimedvqa import slug
 from medr1_cli.errors import ConfigError
 from medr1_cli.evaluate.compare import compare, print_comparison
