@@ -17,6 +17,7 @@ from pathlib import Path
 from medr1_cli.config import Medr1Config
 from medr1_cli.errors import ConfigError, MissingExtraError
 from medr1_cli.fsutil import append_jsonl
+from medr1_cli.models import cached_hub_config
 from medr1_cli.models.loading import chat_template_text
 from medr1_cli.models.vision import is_vision_model
 
@@ -60,13 +61,10 @@ def model_fingerprint(path: str, revision: str | None = None) -> str:
 def hub_commit(repo: str, revision: str | None) -> str:
     """The commit `revision` (default: main) of a Hub model resolves to: read from the local Hugging
     Face cache, else fetched with the model's config.json (which the load that follows needs anyway)."""
-    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+    from huggingface_hub import hf_hub_download
 
     try:
-        cached = next((found for file in ("config.json", "adapter_config.json")  # a model, or a LoRA adapter
-                       if isinstance(found := try_to_load_from_cache(repo, file, revision=revision), str)), None)
-        if cached is None:
-            cached = hf_hub_download(repo, "config.json", revision=revision)
+        cached = cached_hub_config(repo, revision) or hf_hub_download(repo, "config.json", revision=revision)
     except Exception as err:  # huggingface_hub raises many types for offline, missing, gated and bad ids
         raise ConfigError(f"model.name_or_path: cannot resolve the Hub model {repo} (revision {revision or 'main'}): "
                           f"{type(err).__name__}: {err}",
@@ -234,8 +232,6 @@ def vllm_backend(config: Medr1Config, model_path: str) -> Backend:
     """Offline vLLM (GPU): tensor parallel across the GPUs this process sees (a data-parallel worker sees its own)."""
     import torch
     from vllm import LLM, SamplingParams
-
-    from medr1_cli.models.loading import chat_template_text
 
     e = config.eval
     llm = LLM(model=model_path, revision=config.model.revision, trust_remote_code=config.model.trust_remote_code,

@@ -29,6 +29,21 @@ def planned_model_path(name_or_path: str) -> str:
     return name_or_path
 
 
+_FOLDER_OR_HUB_ID = "give the folder of a Hugging Face model or LoRA adapter, or a Hub id owner/name"
+
+
+def cached_hub_config(repo: str, revision: str | None) -> str | None:
+    """The cached config.json (a model) or adapter_config.json (a LoRA adapter) of a Hub repo at
+    `revision`, as a path in the local Hugging Face cache; None when the cache does not hold it."""
+    from huggingface_hub import try_to_load_from_cache
+
+    for file in ("config.json", "adapter_config.json"):
+        found = try_to_load_from_cache(repo, file, revision=revision)
+        if isinstance(found, str):
+            return found
+    return None
+
+
 def describe_model_reference(name_or_path: str, *, here: bool = True, revision: str | None = None) -> str:
     """Where `model.name_or_path` would load from, checked without loading anything: a built-in
     name, a model folder, or a Hub id (offline, only one already in the local Hugging Face cache —
@@ -41,20 +56,16 @@ def describe_model_reference(name_or_path: str, *, here: bool = True, revision: 
         return f"local folder {path}"
     if path.exists() or name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
         raise ConfigError(f"model.name_or_path: {name_or_path} is not a model folder (no such folder)",
-                          hint="give the folder of a Hugging Face model or LoRA adapter, or a Hub id owner/name")
+                          hint=_FOLDER_OR_HUB_ID)
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
     try:
         validate_repo_id(name_or_path)
     except HFValidationError:
         raise ConfigError(f"model.name_or_path: {name_or_path} is neither a model folder (no such folder) nor a "
-                          "Hub id (owner/name)",
-                          hint="give the folder of a Hugging Face model or LoRA adapter, or a Hub id owner/name") from None
+                          "Hub id (owner/name)", hint=_FOLDER_OR_HUB_ID) from None
     if here and os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
-        from huggingface_hub import try_to_load_from_cache
-
-        if not any(isinstance(try_to_load_from_cache(name_or_path, file, revision=revision), str)
-                   for file in ("config.json", "adapter_config.json")):
+        if cached_hub_config(name_or_path, revision) is None:
             raise ConfigError(
                 f"model.name_or_path: {name_or_path} is not a local folder, and HF_HUB_OFFLINE is set while the "
                 "local Hugging Face cache does not hold it",
