@@ -28,7 +28,7 @@ from typing import Any
 from medr1_cli.answers import LETTERS
 from medr1_cli.data import omnimedvqa
 from medr1_cli.data.record import Metadata, QARecord, content_id
-from medr1_cli.data.sources import RawRow, RawSource
+from medr1_cli.data.sources import RawRow, RawSource, read_text
 from medr1_cli.errors import DataError, RowDefect
 from medr1_cli.suggest import did_you_mean
 
@@ -328,11 +328,9 @@ def _pubmedqa_test_labels(rows: list[RawRow], options: LoadOptions) -> dict[str,
     if not truth or not truth.is_file():
         return {}
     try:
-        labels = json.loads(truth.read_text(encoding="utf-8-sig"))
+        labels = json.loads(read_text(truth))
     except json.JSONDecodeError as err:
         raise DataError(f"{truth}:{err.lineno}: invalid JSON ({err.msg})") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{truth}: not UTF-8 text", hint="save the file as UTF-8") from None
     if not isinstance(labels, dict):
         raise DataError(f"{truth}: expected an object of PMID -> yes/no/maybe, got {type(labels).__name__}")
     return {str(k): str(v) for k, v in labels.items()}

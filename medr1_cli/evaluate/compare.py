@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from medr1_cli.data.sources import read_text
 from medr1_cli.errors import DataError
 from medr1_cli.evaluate.run import RESULTS_JSON
 from medr1_cli.evaluate.stats import mcnemar, paired_bootstrap
@@ -29,11 +30,9 @@ def load_results(path: str | Path, required: tuple[str, ...] = PAIRING) -> dict[
     if not file.is_file():
         raise DataError(f"{path}: no {RESULTS_JSON} here; pass an evaluation output folder or its {RESULTS_JSON}")
     try:
-        results = json.loads(file.read_text(encoding="utf-8"))
+        results = json.loads(read_text(file))
     except json.JSONDecodeError as err:
         raise DataError(f"{file}:{err.lineno}: invalid JSON ({err.msg})") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{file}: not UTF-8 text; not a medr1 evaluation result") from None
     if not isinstance(results, dict) or not isinstance(results.get("benchmarks"), dict) or "model" not in results:
         raise DataError(f"{file}: not a medr1 evaluation result (expected the keys 'model' and 'benchmarks' that "
                         "`medr1 evaluate` writes)", hint="pass the results.json of an evaluation output folder")

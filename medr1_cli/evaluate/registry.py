@@ -11,7 +11,7 @@ from medr1_cli.config import Medr1Config
 from medr1_cli.data.formats import load_records, question_id
 from medr1_cli.data.prepare import MANIFEST_NAME, load_options, prepared_folder
 from medr1_cli.data.record import QARecord
-from medr1_cli.data.sources import read_source
+from medr1_cli.data.sources import read_source, read_text
 from medr1_cli.errors import ConfigError, DataError
 from medr1_cli.suggest import did_you_mean
 
@@ -100,10 +100,9 @@ def training_ids(config: Medr1Config) -> tuple[set[str], str | None]:
         return set(), None
     setting = "eval.exclude_manifest" if config.eval.exclude_manifest else "the prepared mix's manifest"
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        where = f":{err.lineno}" if isinstance(err, json.JSONDecodeError) else ""
-        raise DataError(f"{setting}: {path}{where} is not a JSON manifest ({err})",
+        manifest = json.loads(read_text(path))  # a byte that is not UTF-8 is named with its line
+    except json.JSONDecodeError as err:
+        raise DataError(f"{setting}: {path}:{err.lineno} is not a JSON manifest ({err})",
                         hint=f"give the {MANIFEST_NAME} that prepare-data wrote") from None
     ids = manifest.get("training_ids") if isinstance(manifest, dict) else None
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
