@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from medr1_cli.config import Medr1Config
+from medr1_cli.config import Medr1Config, resolve_config
 from medr1_cli.data.omnimedvqa import slug
 from medr1_cli.errors import ConfigError
 from medr1_cli.evaluate.compare import compare, print_comparison
@@ -29,7 +29,6 @@ def baseline_model(config: Medr1Config) -> dict[str, Any]:
     """eval.baseline as model settings: 'base' is what the evaluated run started from, at the revision
     and with the remote-code setting it trained with; any other value is that model, at its main revision."""
     from medr1_cli.export.source import training_config_file
-    from medr1_cli.yamlio import load_yaml_file
 
     wanted = config.eval.baseline
     if wanted != "base":
@@ -41,11 +40,10 @@ def baseline_model(config: Medr1Config) -> dict[str, Any]:
             "export config beside it), so its starting model is unknown",
             hint="name the baseline model itself: --baseline MODEL (a folder, Hub id or builtin:NAME)",
         )
-    # read as YAML, not resolved: the run's config may name rewards of its own this machine cannot import
-    trained = (load_yaml_file(Path(found))[0].get("model") or {})
-    if not isinstance(trained.get("name_or_path"), str):
-        raise ConfigError(f"eval.baseline 'base': {found} names no model.name_or_path")
-    return {key: trained[key] for key in ("name_or_path", "revision", "trust_remote_code") if key in trained}
+    # the config layer reads a run's config anywhere: rewards of the run's own are only shape-checked
+    trained = resolve_config(found, builtin_entries=False).model
+    return {"name_or_path": trained.name_or_path, "revision": trained.revision,
+            "trust_remote_code": trained.trust_remote_code}
 
 
 def baseline_config(config: Medr1Config) -> Medr1Config:
