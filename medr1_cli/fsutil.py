@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -65,8 +66,6 @@ def atomic_directory(final: str | os.PathLike, *, replace: bool = False) -> Iter
 def append_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
     """Append rows to a JSONL file. A run killed mid-write leaves a cut last row; it is dropped first,
     so the next row starts a line of its own and every line of the file stays valid JSON."""
-    import json
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
