@@ -413,7 +413,10 @@ class EvalSection(_Section):
     max_new_tokens: int = Field(8192, ge=1, description="Generation budget per answer (the reference trained with 8192).")
     n_samples: int = Field(1, ge=1, description="Samples per question (mean@n and majority@n when > 1).")
     seed: int = Field(42, description="Sampling seed.")
-    batch_size: int = Field(8, ge=1, description="Prompts per generation batch (hf backend).")
+    batch_size: int = Field(
+        8, ge=1, description="Prompts per generation batch (hf backend). vLLM batches continuously and gets chunks "
+        "of up to 512 prompts (shared out among data-parallel replicas); each chunk is stored as it finishes.",
+    )
     data_parallel_size: int = Field(
         1, ge=1,
         description="Model replicas generating side by side, each in its own process on its own GPUs (native "
@@ -421,7 +424,13 @@ class EvalSection(_Section):
     )
     tensor_parallel_size: int | None = Field(
         None, ge=1,
-        description="GPUs per replica for the vllm backend; default: this machine's GPUs / data_parallel_size.",
+        description="GPUs per replica for the vllm backend; default: the largest count up to GPUs / "
+        "data_parallel_size that divides the model's attention heads, key/value heads and MLP width (vLLM's rule).",
+    )
+    gpus: int | None = Field(
+        None, ge=0,
+        description="GPUs the evaluation lays out; None = this machine's. Set it to see a GPU machine's layout "
+        "with `medr1 evaluate --dry-run`.",
     )
     limit: int | None = Field(None, ge=1, description="Evaluate only the first N items of each benchmark.")
     exclude_manifest: str | None = Field(

@@ -48,7 +48,7 @@ def check_model(config: Medr1Config, root: Path, console: Console) -> StageResul
 
     from medr1_cli.evaluate.generate import Request, hf_backend
     from medr1_cli.models import resolve_model_path
-    from medr1_cli.models.vision import is_vision_model
+    from medr1_cli.models.reference import is_vision_model
 
     hf_logging.disable_progress_bar()  # the stage has its own status line; tqdm bars would tear it
 

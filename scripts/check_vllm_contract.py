@@ -5,10 +5,11 @@ on; a renamed or removed keyword in `vllm.LLM(...)`, `SamplingParams(...)`, `LLM
 medr1 reads from vLLM's outputs, or an argument medr1 hands lm-eval's vllm model would only show on a
 user's first GPU evaluation. This script reads both sides as source (AST), never importing vLLM:
 
-* medr1's side: every keyword medr1_cli passes to `LLM`, `SamplingParams` and `.chat`, and every
-  attribute it reads below `.outputs`; the arguments `evaluate/lmeval.py` builds for lm-eval's vllm model.
+* medr1's side: every keyword medr1_cli passes to `LLM`, `SamplingParams`, `LoRARequest` and `.chat`,
+  and every attribute it reads below `.outputs`; the arguments `evaluate/lmeval.py` builds for lm-eval's
+  vllm model, for a model and for a LoRA adapter.
 * vLLM's side: the pinned wheel (`pip download --no-deps`, ~300 MB; or `--wheel FILE`): `LLM.__init__`
-  (and, for its **kwargs, `EngineArgs`' fields), `LLM.chat`, `SamplingParams`' fields, and the fields
+  (and, for its **kwargs, `EngineArgs`' fields), `LLM.chat`, `SamplingParams`' and `LoRARequest`'s fields, and the fields
   of `RequestOutput` / `CompletionOutput`; lm-eval's `VLLM.__init__` and the keys it hands `LLM`.
 
     python scripts/check_vllm_contract.py [--wheel vllm-0.30.0-….whl] [--spec "vllm>=0.29,<0.31"]
@@ -42,7 +43,8 @@ class Check:
 # --------------------------------------------------------------------------------- medr1's side
 def medr1_vllm_usage(package: Path = REPO / "medr1_cli") -> dict[str, set[str]]:
     """Keywords medr1 passes to LLM / SamplingParams / .chat, and attributes read below `.outputs`."""
-    used: dict[str, set[str]] = {"LLM": set(), "SamplingParams": set(), "chat": set(), "outputs": set()}
+    used: dict[str, set[str]] = {"LLM": set(), "SamplingParams": set(), "LoRARequest": set(), "chat": set(),
+                                 "outputs": set()}
     for file in package.rglob("*.py"):
         tree = ast.parse(file.read_text(encoding="utf-8"))
         if not any(isinstance(n, ast.ImportFrom) and n.module == "vllm" for n in ast.walk(tree)):
@@ -51,7 +53,7 @@ def medr1_vllm_usage(package: Path = REPO / "medr1_cli") -> dict[str, set[str]]:
             if isinstance(node, ast.Call):
                 func = node.func
                 name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
-                if name in ("LLM", "SamplingParams", "chat"):
+                if name in ("LLM", "SamplingParams", "LoRARequest", "chat"):
                     used[name] |= {k.arg for k in node.keywords if k.arg}
             if isinstance(node, ast.Attribute) and _below_outputs(node.value):
                 used["outputs"].add(node.attr)
@@ -66,11 +68,19 @@ def _below_outputs(node: ast.AST) -> bool:
 
 
 def medr1_lm_eval_arguments() -> set[str]:
-    """The keys of the model_args medr1 gives lm-eval's vllm model (built by its own function)."""
+    """The keys of the model_args medr1 gives lm-eval's vllm model (built by its own function), for the
+    built-in tiny model and for a LoRA adapter on it."""
+    import json
+
     from medr1_cli.config import resolve_config
     from medr1_cli.evaluate.lmeval import model_arguments
+    from medr1_cli.models import resolve_model_path
 
-    return set(model_arguments(resolve_config("tiny"), "MODEL", "vllm", tokenizer=None))
+    model = resolve_model_path("builtin:tiny")
+    with tempfile.TemporaryDirectory() as adapter:
+        (Path(adapter) / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": model, "r": 8}))
+        return {key for path in (model, adapter)
+                for key in model_arguments(resolve_config("tiny"), path, "vllm", tokenizer=None)}
 
 
 # ---------------------------------------------------------------------------------- vLLM's side
@@ -101,10 +111,10 @@ def _fields(cls: ast.ClassDef) -> set[str]:
 def vllm_contract(wheel: Path) -> dict[str, tuple[set[str], str]]:
     """What the wheel accepts: name -> (accepted names, source file that says so)."""
     llm_file, params_file = "vllm/entrypoints/llm.py", "vllm/sampling_params.py"
-    outputs_file, engine_file = "vllm/outputs.py", "vllm/engine/arg_utils.py"
+    outputs_file, engine_file, lora_file = "vllm/outputs.py", "vllm/engine/arg_utils.py", "vllm/lora/request.py"
     with zipfile.ZipFile(wheel) as archive:
-        llm, params, outputs, engine = (ast.parse(archive.read(path).decode("utf-8"))
-                                        for path in (llm_file, params_file, outputs_file, engine_file))
+        llm, params, outputs, engine, lora = (ast.parse(archive.read(path).decode("utf-8"))
+                                              for path in (llm_file, params_file, outputs_file, engine_file, lora_file))
     llm_class = _class(llm, "LLM")
     init, forwards = _method_parameters(llm_class, "__init__")
     if forwards:  # LLM(**kwargs) goes to EngineArgs
@@ -114,6 +124,7 @@ def vllm_contract(wheel: Path) -> dict[str, tuple[set[str], str]]:
         "LLM": (init, f"{llm_file} LLM.__init__ (+ {engine_file} EngineArgs)"),
         "chat": (chat, f"{llm_file} LLM.chat"),
         "SamplingParams": (_fields(_class(params, "SamplingParams")), params_file),
+        "LoRARequest": (_fields(_class(lora, "LoRARequest")), lora_file),
         "outputs": (_fields(_class(outputs, "RequestOutput")) | _fields(_class(outputs, "CompletionOutput")),
                     f"{outputs_file} RequestOutput / CompletionOutput"),
     }
@@ -140,7 +151,8 @@ def check(wheel: Path) -> list[Check]:
     for kind, names in medr1_vllm_usage().items():
         allowed, where = accepted[kind]
         label = {"LLM": "vllm.LLM(...) keyword", "chat": "LLM.chat(...) keyword",
-                 "SamplingParams": "SamplingParams(...) keyword", "outputs": "field read from the outputs"}[kind]
+                 "SamplingParams": "SamplingParams(...) keyword", "LoRARequest": "LoRARequest(...) keyword",
+                 "outputs": "field read from the outputs"}[kind]
         checks += [Check(label, name, name in allowed, where) for name in sorted(names)]
     lm_accepted, lm_passed, lm_source = lm_eval_contract()
     checks += [Check("lm-eval vllm model argument", name, name in lm_accepted, f"{lm_source} VLLM.__init__")

@@ -343,17 +343,20 @@ def test_lm_eval_data_parallel_goes_to_its_vllm_model_and_is_refused_for_hf(tmp_
 
     from medr1_cli.evaluate.lmeval import model_arguments
 
+    from medr1_cli.models import resolve_model_path
+
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 8)
     config = tiny_eval(tmp_path, "eval.data_parallel_size=4")
+    model = resolve_model_path("builtin:tiny")
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "ray" else real_find_spec(name))
     with pytest.raises(MissingExtraError, match="ray"):  # without ray: lm-eval shares out replicas with ray
-        model_arguments(config, "model", "vllm", tokenizer=None)
+        model_arguments(config, model, "vllm", tokenizer=None)
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: object() if name == "ray" else real_find_spec(name))
-    arguments = model_arguments(config, "model", "vllm", tokenizer=None)
+    arguments = model_arguments(config, model, "vllm", tokenizer=None)
     assert (arguments["data_parallel_size"], arguments["tensor_parallel_size"]) == (4, 2)
     with pytest.raises(ConfigError, match="data_parallel_size > 1 with --engine lm-eval") as caught:
-        model_arguments(config, "model", "hf", tokenizer=None)
+        model_arguments(config, model, "hf", tokenizer=None)
     assert "--engine native" in caught.value.hint
 
 @pytest.mark.slow

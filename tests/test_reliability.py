@@ -161,15 +161,18 @@ def test_the_slurm_server_listens_on_its_nodes_name():
 
 # ------------------------------------------------------------------------- vLLM contract script
 def fake_vllm_wheel(path: Path, *, sampling_fields: str) -> Path:
-    """A wheel-shaped zip holding just the four vLLM source files the contract script reads."""
+    """A wheel-shaped zip holding just the five vLLM source files the contract script reads."""
     import zipfile
 
     files = {
         "vllm/entrypoints/llm.py": "class LLM:\n    def __init__(self, model, revision=None, **kwargs): ...\n"
-                                   "    def chat(self, messages, sampling_params=None, use_tqdm=True, chat_template=None): ...\n",
+                                   "    def chat(self, messages, sampling_params=None, use_tqdm=True, chat_template=None,"
+                                   " lora_request=None): ...\n",
         "vllm/engine/arg_utils.py": "class EngineArgs:\n    tensor_parallel_size: int = 1\n    seed: int = 0\n"
                                     "    dtype: str = 'auto'\n    trust_remote_code: bool = False\n"
-                                    "    max_model_len: int = 0\n",
+                                    "    max_model_len: int = 0\n    tokenizer: str = ''\n    enable_lora: bool = False\n"
+                                    "    max_lora_rank: int = 16\n",
+        "vllm/lora/request.py": "class LoRARequest:\n    lora_name: str\n    lora_int_id: int\n    lora_path: str = ''\n",
         "vllm/sampling_params.py": f"class SamplingParams:\n{sampling_fields}",
         "vllm/outputs.py": "class CompletionOutput:\n    text: str\n    token_ids: list\n    finish_reason: str\n"
                            "class RequestOutput:\n    def __init__(self, outputs):\n        self.outputs = outputs\n",
@@ -205,17 +208,16 @@ def test_every_missing_extra_is_named_at_once_with_its_install_command():
 
     from medr1_cli.errors import Medr1Error
 
-    config = resolve_config(HUATUO_MIX, ["train.topology=colocate", "model.lora.enabled=true",
-                                         "model.lora.load_in_4bit=true", "train.grpo.num_generations=4",
-                                         "train.grpo.vllm_gpu_memory_utilization=0.3"])
-    missing = [m for m in ("vllm", "bitsandbytes") if importlib.util.find_spec(m) is None]
+    config = resolve_config(HUATUO_MIX, ["train.topology=colocate", "model.attn_implementation=flash_attention_2",
+                                         "train.grpo.num_generations=4", "train.grpo.vllm_gpu_memory_utilization=0.3"])
+    missing = [m for m in ("vllm", "flash_attn") if importlib.util.find_spec(m) is None]
     if len(missing) < 2:
-        pytest.skip("vllm or bitsandbytes is installed here")
+        pytest.skip("vllm or flash-attn is installed here")
     with pytest.raises(Medr1Error) as caught:
         preflight.check(config, preflight.plan_layout(config, 4), extra_args=[], dry_run=False)
     assert caught.value.title == "2 missing optional dependencies"
-    assert "`vllm` extra" in caught.value.message and "`qlora` extra" in caught.value.message
-    assert '".[vllm]"' in caught.value.hint and "pip install bitsandbytes" in caught.value.hint
+    assert "`vllm` extra" in caught.value.message and "`flash-attn` extra" in caught.value.message
+    assert '".[vllm]"' in caught.value.hint and "pip install flash-attn" in caught.value.hint
 
 
 def test_medmcqa_cop_takes_the_number_its_own_hint_suggests():

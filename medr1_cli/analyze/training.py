@@ -17,6 +17,14 @@ Per step, from the completions (every rank's file):
   were cut off instead of ending (TRL's `completions/clipped_ratio` counts the same, up to a
   completion whose end-of-sequence token is exactly its last allowed one).
 * reflective: share of completions with at least one reflective phrase, and phrases per completion.
+* zero variance: share of groups (one prompt's completions at one step) whose total rewards are all
+  equal — GRPO learns nothing from them (TRL's frac_reward_zero_std).
+
+Over the run, the trend: the mean reward of the first third of the steps against the last third
+(⌊steps / 3⌋ steps each), their difference and its 95 % percentile-bootstrap interval. The unit
+resampled is a group — one prompt's completions at one step, whose rewards are not independent of
+each other — within each third, with a fixed seed, so the same run always gives the same interval.
+A run read from TRL's log alone resamples its per-step means instead.
 
 A run without completions files (recorded by older medr1 versions) is read from TRL's log history
 instead: the same series as far as TRL logs them; no scatter, no phrases.
@@ -25,6 +33,7 @@ instead: the same series as far as TRL logs them; no scatter, no phrases.
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +42,8 @@ from medr1_cli.analyze.inputs import Row, Run
 from medr1_cli.analyze.reflection import PhraseMatcher
 
 FORMAT_REWARDS = ("format", "format_lenient")
+BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_SEED = 0
 
 
 def mean(values: list[float]) -> float | None:
@@ -92,12 +103,13 @@ class TrainingAnalysis:
     reward_length: dict[str, Any] | None
     reflection: dict[str, Any] | None
     scored: list[Scored] = field(default_factory=list)
+    trend: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "source": self.source, "reward_names": self.reward_names, "weights": self.weights,
             "format_source": self.format_source, "per_step": self.per_step, "overall": self.overall,
-            "reward_vs_length": self.reward_length, "reflection": self.reflection,
+            "trend": self.trend, "reward_vs_length": self.reward_length, "reflection": self.reflection,
         }
 
 
@@ -145,13 +157,72 @@ def _from_completions(run: Run, phrases: PhraseMatcher) -> TrainingAnalysis:
         by_step[item.row.step + 1].append(item)
     per_step = [{"step": step, **_figures(items, names)} for step, items in sorted(by_step.items())]
     overall = _figures(scored, names)
+    units: dict[int, list[list[float]]] = {}  # per step: the totals of each group (a lone row without id is its own)
+    for step, items in sorted(by_step.items()):
+        groups: dict[Any, list[float]] = defaultdict(list)
+        for index, s in enumerate(items):
+            if s.total is not None:
+                groups[s.row.id if s.row.id is not None else ("row", index)].append(s.total)
+        units[step] = list(groups.values())
 
     pairs = [(float(s.row.tokens), s.total) for s in scored if s.row.tokens is not None and s.total is not None]
     lengths, totals = [p[0] for p in pairs], [p[1] for p in pairs]
     reward_length = {"n": len(pairs), "pearson_r": pearson(lengths, totals), "slope_per_token": slope(lengths, totals),
                      "mean_length": mean(lengths), "mean_reward": mean(totals)}
+    trend = reward_trend(per_step, [units[p["step"]] for p in per_step], "group (one prompt's completions at one step)")
     return TrainingAnalysis("completions", names, weights, format_source, per_step, overall, reward_length,
-                            _reflection(scored, phrases), scored)
+                            _reflection(scored, phrases), scored, trend)
+
+
+def _pooled_mean(units: list[list[float]]) -> float:
+    return sum(sum(u) for u in units) / sum(len(u) for u in units)
+
+
+def bootstrap_difference(first: list[list[float]], last: list[list[float]], *, resamples: int = BOOTSTRAP_RESAMPLES,
+                         seed: int = BOOTSTRAP_SEED, level: float = 0.95) -> tuple[float, float]:
+    """Percentile-bootstrap interval of mean(last) − mean(first), where each side is a list of units
+    (lists of values) resampled with replacement within its side and pooled into a mean of values."""
+    rng = random.Random(seed)
+    diffs = sorted(_pooled_mean(rng.choices(last, k=len(last))) - _pooled_mean(rng.choices(first, k=len(first)))
+                   for _ in range(resamples))
+    tail = (1 - level) / 2
+    return _quantile(diffs, tail), _quantile(diffs, 1 - tail)
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    """Linear interpolation between order statistics (numpy's default)."""
+    position = q * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def reward_trend(per_step: list[dict[str, Any]], units: list[list[list[float]]], unit: str) -> dict[str, Any] | None:
+    """First third of the steps against the last third: mean reward of each (pooled over their
+    units' values), the difference last − first with its 95 % bootstrap interval, and the mean
+    zero-variance share of each third. None for a run of fewer than 3 steps."""
+    third = len(per_step) // 3
+    if third == 0:
+        return None
+    first, last = [u for us in units[:third] for u in us], [u for us in units[-third:] for u in us]
+    first, last = [u for u in first if u], [u for u in last if u]
+    if not first or not last:
+        return None
+    low, high = bootstrap_difference(first, last)
+
+    def zero(steps: list[dict[str, Any]]) -> float | None:
+        return mean([p["zero_variance"] for p in steps if p.get("zero_variance") is not None])
+
+    first_mean, last_mean = _pooled_mean(first), _pooled_mean(last)
+    return {
+        "steps_per_third": third,
+        "first_steps": [per_step[0]["step"], per_step[third - 1]["step"]],
+        "last_steps": [per_step[-third]["step"], per_step[-1]["step"]],
+        "first_mean": first_mean, "last_mean": last_mean, "difference": last_mean - first_mean,
+        "difference_ci95": [low, high], "rises": low > 0, "falls": high < 0,
+        "unit": unit, "units": [len(first), len(last)], "resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED,
+        "zero_variance_first_third": zero(per_step[:third]), "zero_variance_last_third": zero(per_step[-third:]),
+    }
 
 
 def _figures(items: list[Scored], names: list[str]) -> dict[str, Any]:
@@ -242,4 +313,5 @@ def _from_log(run: Run) -> TrainingAnalysis:
                      "(no reward-vs-length scatter, no reflective phrases)")
     weights = {n: (run.weights or {}).get(n, 1.0) for n in names}
     source = f"the logged '{format_name}' reward mean" if format_name else "not available (no format reward logged)"
-    return TrainingAnalysis("trainer log", names, weights, source, per_step, overall, None, None)
+    trend = reward_trend(per_step, [[[p["reward"]]] for p in per_step], "step (its logged mean reward)")
+    return TrainingAnalysis("trainer log", names, weights, source, per_step, overall, None, None, trend=trend)

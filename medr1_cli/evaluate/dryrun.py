@@ -50,8 +50,36 @@ def dry_run_evaluation(config: Medr1Config, console: Console | None = None) -> d
                   f"max_new_tokens {settings.max_new_tokens}, {settings.n_samples} sample(s) per item, engine "
                   f"{settings.engine}, backend {settings.backend}"
                   + (f", first {settings.limit} items per benchmark" if settings.limit else ""))
+    console.print(f"layout: {escape(planned_layout(config))}")
     console.print(f"would write: {escape(str(Path(settings.output_dir)))} (completions.jsonl, results.json, results.md)")
     if not manifest:
         console.print("no training manifest found: no item is left out as a training item "
                       "(eval.exclude_manifest names one)")
     return summary
+
+
+def planned_layout(config: Medr1Config) -> str:
+    """How generation would use the GPUs (eval.gpus, else this machine's), without importing torch or vLLM."""
+    from medr1_cli.devices import gpus_without_torch
+    from medr1_cli.errors import ConfigError
+    from medr1_cli.evaluate.parallel import describe_layout, gpus_per_worker
+    from medr1_cli.evaluate.registry import find_benchmark
+    from medr1_cli.models import planned_model_path
+    from medr1_cli.models.reference import inspect_model
+
+    e = config.eval
+    gpus = e.gpus if e.gpus is not None else gpus_without_torch()
+    if gpus == 0:
+        return f"backend hf: {describe_layout(config, 0, gpus_per_worker(config, 0), None)}"
+    try:
+        reference = inspect_model(planned_model_path(config.model.name_or_path), config.model.revision)
+    except ConfigError:
+        reference = None
+    images = any(find_benchmark(name).vqa for name in e.benchmarks)
+    vllm = e.backend == "vllm" or (e.backend == "auto" and not (images and reference and reference.vision))
+    sizes = reference.sharded_sizes if vllm and reference else None
+    line = describe_layout(config, gpus, gpus_per_worker(config, gpus, sizes), sizes)
+    backend = "vllm (auto: where vLLM is installed)" if vllm and e.backend == "auto" else ("vllm" if vllm else "hf")
+    unknown = vllm and reference is None
+    return f"backend {backend}: {line}" + (
+        "; the model's config is not readable here, so tensor parallel is checked when the run starts" if unknown else "")

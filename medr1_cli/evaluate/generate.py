@@ -16,12 +16,18 @@ from pathlib import Path
 
 from medr1_cli.config import Medr1Config
 from medr1_cli.errors import ConfigError, MissingExtraError
+from medr1_cli.evaluate.registry import find_benchmark
 from medr1_cli.fsutil import append_jsonl
 from medr1_cli.models import cached_hub_config
 from medr1_cli.models.loading import chat_template_text
-from medr1_cli.models.vision import is_vision_model
+from medr1_cli.models.reference import ShardedSizes, inspect_model, is_vision_model, model_file
 
 COMPLETIONS_NAME = "completions.jsonl"
+# Requests handed to vLLM at once: it batches continuously within a chunk, so small chunks (eval.batch_size)
+# would leave it idle at every chunk's tail; the store still appends chunk by chunk.
+VLLM_CHUNK = 512
+# The LoRA ranks vLLM 0.30 serves (vllm/config/lora.py MaxLoRARanks): the engine is sized for the next one up.
+VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,15 @@ def chunks_of(requests: list[Request], size: int) -> list[list[Request]]:
     return [requests[start : start + size] for start in range(0, len(requests), size)]
 
 
+def chunk_size(config: Medr1Config, backend: str, pending: int = 0, workers: int = 1) -> int:
+    """Requests generated (and stored) together: eval.batch_size for hf; for vLLM large chunks, cut so
+    that `workers` data-parallel replicas each get a share of the `pending` requests."""
+    if not backend.startswith("vllm"):
+        return config.eval.batch_size
+    share = -(-pending // workers) if pending else VLLM_CHUNK
+    return max(config.eval.batch_size, min(VLLM_CHUNK, share))
+
+
 def generate_chunk(backend: Backend, chunk: list[Request], store: CompletionStore) -> None:
     """Generate one batch and store it at once: a killed run loses at most this batch."""
     outputs = backend(chunk)
@@ -155,7 +170,8 @@ def hf_backend(config: Medr1Config, model_path: str) -> Backend:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    vision = is_vision_model(model_path)
+    reference = inspect_model(model_path, config.model.revision)
+    vision = reference.vision
     processor = load_processing_class(config.model, model_path, padding_side="left")
     tokenizer = processor.tokenizer if vision else processor
     if tokenizer.pad_token is None:
@@ -165,7 +181,7 @@ def hf_backend(config: Medr1Config, model_path: str) -> Backend:
         from transformers import AutoModelForImageTextToText
 
         loader = AutoModelForImageTextToText
-    elif (Path(model_path) / "adapter_config.json").is_file():
+    elif reference.adapter is not None:
         from peft import AutoPeftModelForCausalLM
 
         loader = AutoPeftModelForCausalLM
@@ -229,25 +245,60 @@ def with_image_parts(messages: list[dict], images: int) -> list[dict]:
 
 
 def vllm_backend(config: Medr1Config, model_path: str) -> Backend:
-    """Offline vLLM (GPU): tensor parallel across the GPUs this process sees (a data-parallel worker sees its own)."""
-    import torch
+    """Offline vLLM (GPU): tensor parallel across the GPUs this process sees (a data-parallel worker sees its own),
+    as many as the model's attention heads and MLP width allow. A LoRA adapter is served on its base with vLLM's LoRA support."""
     from vllm import LLM, SamplingParams
+    from vllm.lora.request import LoRARequest
+
+    from medr1_cli.evaluate.parallel import gpus_per_worker, machine_gpus
 
     e = config.eval
-    llm = LLM(model=model_path, revision=config.model.revision, trust_remote_code=config.model.trust_remote_code,
-              tensor_parallel_size=e.tensor_parallel_size or max(1, torch.cuda.device_count()), seed=e.seed,
-              dtype=config.model.dtype)
+    engine = vllm_engine(config, model_path)
+    tensor_parallel = gpus_per_worker(config, machine_gpus(config), engine.sizes) or 1
+    llm = LLM(model=engine.model, tokenizer=engine.tokenizer, revision=engine.revision,
+              trust_remote_code=config.model.trust_remote_code, tensor_parallel_size=tensor_parallel, seed=e.seed,
+              dtype=config.model.dtype, enable_lora=engine.lora_rank is not None, max_lora_rank=engine.lora_rank or 16)
+    adapter = LoRARequest(lora_name="medr1-adapter", lora_int_id=1, lora_path=model_path) if engine.lora_rank else None
     chat_template = chat_template_text(config.model)
 
     def generate(requests: list[Request]) -> list[Generation]:
         # A request's seed fixes its sampling, so each sample of a question gets its own seed.
         params = [SamplingParams(temperature=e.temperature, top_p=e.top_p, max_tokens=e.max_new_tokens,
                                  seed=e.seed + r.sample) for r in requests]
-        outputs = llm.chat([r.messages for r in requests], params, chat_template=chat_template, use_tqdm=False)
+        outputs = llm.chat([r.messages for r in requests], params, chat_template=chat_template, use_tqdm=False,
+                           lora_request=adapter)
         return [Generation(o.outputs[0].text, len(o.outputs[0].token_ids), o.outputs[0].finish_reason == "length")
                 for o in outputs]
 
     return generate
+
+
+@dataclass(frozen=True)
+class VllmEngine:
+    """What a vLLM engine loads for a model reference."""
+
+    model: str  # the weights: the model itself, or an adapter's base
+    tokenizer: str  # a LoRA run folder's own tokenizer (with the template it trained with), else the model's
+    revision: str | None
+    lora_rank: int | None  # a LoRA adapter's rank rounded up to one vLLM serves; None for full weights
+    sizes: ShardedSizes | None  # what tensor parallelism splits
+
+
+def vllm_engine(config: Medr1Config, model_path: str) -> VllmEngine:
+    reference = inspect_model(model_path, config.model.revision)
+    if reference.adapter is None:
+        return VllmEngine(model_path, model_path, config.model.revision, None, reference.sharded_sizes)
+    rank = int(reference.adapter.get("r") or 8)
+    served = next((r for r in VLLM_LORA_RANKS if r >= rank), None)
+    if served is None:
+        raise ConfigError(f"{model_path}: LoRA rank {rank} is above the largest vLLM serves ({VLLM_LORA_RANKS[-1]})",
+                          hint="export the merged model (`medr1 export`) and evaluate that, or use --backend hf")
+    if reference.adapter.get("modules_to_save"):
+        raise ConfigError(f"{model_path}: the adapter also trains whole modules (modules_to_save), which vLLM cannot "
+                          "serve as LoRA", hint="export the merged model (`medr1 export`) and evaluate that, or use --backend hf")
+    own_tokenizer = any(model_file(model_path, name) for name in ("tokenizer.json", "tokenizer_config.json"))
+    return VllmEngine(reference.base, model_path if own_tokenizer else reference.base,
+                      reference.adapter.get("revision"), served, reference.sharded_sizes)
 
 
 def resolve_backend(config: Medr1Config) -> str:
@@ -267,7 +318,9 @@ def resolve_backend(config: Medr1Config) -> str:
 def backend_for(config: Medr1Config, model_path: str) -> str:
     """The backend that will generate for this model: `resolve_backend`, with VQA models on hf."""
     name = resolve_backend(config)
-    if name == "vllm" and is_vision_model(model_path):
+    images = any(find_benchmark(benchmark).vqa for benchmark in config.eval.benchmarks)
+    # A multimodal model (Gemma-3) on text benchmarks is a text model to vLLM; only images need hf here.
+    if name == "vllm" and images and is_vision_model(model_path, config.model.revision):
         if config.eval.backend == "vllm":
             raise ConfigError("eval.backend vllm: VQA benchmarks are generated with the hf backend in this version",
                               hint="use --backend hf (or auto)")

@@ -25,6 +25,7 @@ from medr1_cli.errors import ConfigError, MissingExtraError
 from medr1_cli.evaluate.generate import CompletionStore, Request, resolve_backend
 from medr1_cli.evaluate.registry import BenchmarkData
 from medr1_cli.fsutil import atomic_write_text
+from medr1_cli.models.reference import inspect_model
 
 TASKS_DIR = "lm-eval-tasks"
 TASK_PREFIX = "medr1_"
@@ -103,33 +104,41 @@ def write_tasks(data: dict[str, BenchmarkData], item_ids: dict[str, set[str]], c
 
 
 def model_arguments(config: Medr1Config, model_path: str, backend: str, tokenizer) -> dict:
-    """`model_args` for lm-eval's `hf` or `vllm` model, matching the native backends."""
+    """`model_args` for lm-eval's `hf` or `vllm` model, matching the native backends; a LoRA adapter is
+    loaded on its base (hf: `peft`; vllm: `lora_local_path`, as the native vllm backend serves it)."""
     import torch
 
     m = config.model
-    common = {"pretrained": model_path, "revision": m.revision, "trust_remote_code": m.trust_remote_code,
-              "dtype": m.dtype}
+    # lm-eval's hf model turns a None revision into the string "None"; leave the key out instead
+    common = {"pretrained": model_path, "trust_remote_code": m.trust_remote_code, "dtype": m.dtype,
+              **({"revision": m.revision} if m.revision else {})}
     if backend == "vllm":
         if m.chat_template:
             raise ConfigError(
                 "model.chat_template: lm-eval's vllm model always uses the model's own chat template",
                 hint="use --engine native (its vllm backend applies the override) or --backend hf",
             )
-        from medr1_cli.evaluate.parallel import gpus_per_worker
+        from medr1_cli.evaluate.generate import vllm_engine
+        from medr1_cli.evaluate.parallel import gpus_per_worker, machine_gpus
 
-        per_replica = gpus_per_worker(config, torch.cuda.device_count()) or 1
+        engine = vllm_engine(config, model_path)
+        per_replica = gpus_per_worker(config, machine_gpus(config), engine.sizes) or 1
         if config.eval.data_parallel_size > 1 and importlib.util.find_spec("ray") is None:
             raise MissingExtraError("ray", "lm-eval's vllm model with eval.data_parallel_size > 1", "ray",
                                     install="pip install ray   (or evaluate with --engine native, which needs no ray)")
-        return {**common, "tensor_parallel_size": per_replica, "data_parallel_size": config.eval.data_parallel_size,
-                "seed": config.eval.seed}
+        lora = {"lora_local_path": model_path, "max_lora_rank": engine.lora_rank} if engine.lora_rank else {}
+        return {**common, "pretrained": engine.model, "tokenizer": engine.tokenizer,
+                **({"revision": engine.revision} if engine.revision else {}), "tensor_parallel_size": per_replica, "data_parallel_size": config.eval.data_parallel_size,
+                "seed": config.eval.seed, **lora}
     if config.eval.data_parallel_size > 1:
         raise ConfigError(
             "eval.data_parallel_size > 1 with --engine lm-eval: lm-eval's hf model runs data parallel only under "
             "`accelerate launch` of lm-eval itself",
             hint="use --engine native (its workers share out the batches), or --backend vllm",
         )
-    return {**common, "tokenizer": tokenizer, "batch_size": config.eval.batch_size,
+    reference = inspect_model(model_path, m.revision)
+    adapter = {"pretrained": reference.base, "peft": model_path} if reference.adapter else {}
+    return {**common, **adapter, "tokenizer": tokenizer, "batch_size": config.eval.batch_size,
             "device": "cuda" if torch.cuda.is_available() else "cpu"}
 
 

@@ -25,10 +25,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from medr1_cli.config import Medr1Config
-from medr1_cli.devices import visible_devices
+from medr1_cli.devices import tensor_parallel_sizes, visible_devices
 from medr1_cli.errors import ConfigError, Medr1Error
-from medr1_cli.evaluate.generate import CompletionStore, Request, backend_for, chunks_of, generate_chunk
+from medr1_cli.evaluate.generate import CompletionStore, Request, backend_for, chunk_size, chunks_of, generate_chunk
 from medr1_cli.fsutil import atomic_write_text
+from medr1_cli.models.reference import ShardedSizes, inspect_model
 from medr1_cli.processes import stop, tail
 
 WORK_FOLDER = "data-parallel"  # inside eval.output_dir: each worker's batches, its config and its log
@@ -38,15 +39,42 @@ class WorkerError(Medr1Error):
     title = "evaluation worker failed"
 
 
-def gpus_per_worker(config: Medr1Config, gpus: int) -> int | None:
-    """GPUs each worker gets (None on a machine without GPUs); every layout problem in one error."""
+def machine_gpus(config: Medr1Config) -> int:
+    """The GPUs an evaluation lays out: eval.gpus when set (to plan another machine), else this machine's."""
+    import torch
+
+    here = torch.cuda.device_count()
+    if config.eval.gpus is None:
+        return here
+    if config.eval.gpus > here:
+        raise ConfigError(f"eval.gpus is {config.eval.gpus} but this machine has {here} GPU(s)",
+                          hint="eval.gpus plans another machine's layout with --dry-run; leave it unset to use these")
+    return config.eval.gpus
+
+
+def gpus_per_worker(config: Medr1Config, gpus: int, sizes: ShardedSizes | None = None) -> int | None:
+    """GPUs each replica gets (None on a machine without GPUs); every layout problem in one error.
+
+    `sizes`: what vLLM shards when it generates — a replica's GPU count must divide them, so without
+    eval.tensor_parallel_size the largest fitting count is chosen.
+    """
     e = config.eval
     if gpus == 0:
         if e.tensor_parallel_size not in (None, 1):
             raise ConfigError(f"eval.tensor_parallel_size {e.tensor_parallel_size}: this machine has no GPU",
                               hint="leave it unset on CPU")
         return None
-    per_worker = max(1, e.tensor_parallel_size or gpus // e.data_parallel_size)
+    if e.tensor_parallel_size:
+        per_worker = e.tensor_parallel_size
+        if per_worker not in tensor_parallel_sizes(sizes, per_worker):
+            valid = ", ".join(map(str, tensor_parallel_sizes(sizes, max(per_worker, gpus))))
+            raise ConfigError(
+                f"eval.tensor_parallel_size {per_worker}: vLLM splits the model ({sizes}) evenly over the GPUs of "
+                f"a replica, and {per_worker} GPUs do not divide it",
+                hint=f"use one of {valid}, or leave it unset to get the largest that fits",
+            )
+    else:
+        per_worker = max(tensor_parallel_sizes(sizes, max(1, gpus // e.data_parallel_size)))
     if per_worker * e.data_parallel_size > gpus:
         raise ConfigError(
             f"eval.data_parallel_size {e.data_parallel_size} × {per_worker} GPU(s) per replica "
@@ -54,6 +82,26 @@ def gpus_per_worker(config: Medr1Config, gpus: int) -> int | None:
             hint=f"use data_parallel_size × tensor_parallel_size ≤ {gpus}",
         )
     return per_worker
+
+
+def describe_layout(config: Medr1Config, gpus: int, per_worker: int | None, sizes: ShardedSizes | None) -> str:
+    """One line on how the GPUs are used, and what would use the idle ones."""
+    replicas = config.eval.data_parallel_size
+    if per_worker is None:
+        return f"{replicas} replica(s) on CPU"
+    line = f"{replicas} replica(s) × {per_worker} GPU(s) each = {replicas * per_worker} of {gpus} GPU(s)"
+    if sizes and not config.eval.tensor_parallel_size and per_worker < gpus // replicas:
+        line += f"; tensor parallel must divide the model ({sizes})"
+    if gpus // per_worker > replicas:
+        line += f"; eval.data_parallel_size {gpus // per_worker} would use {gpus // per_worker * per_worker}"
+    return line
+
+
+def sharded_sizes(config: Medr1Config, model_path: str, backend: str) -> ShardedSizes | None:
+    """What vLLM shards over a replica's GPUs, when vLLM generates (the hf backend places whole layers)."""
+    if not backend.startswith("vllm"):
+        return None
+    return inspect_model(model_path, config.model.revision).sharded_sizes
 
 
 def deal_batches(missing: dict[str, list[Request]], batch_size: int, workers: int) -> list[list[list[Request]]]:
@@ -70,14 +118,19 @@ def worker_command(work: Path, model_path: str, store: Path) -> list[str]:
 def generate_in_parallel(missing: dict[str, list[Request]], config: Medr1Config, model_path: str,
                          store: CompletionStore, console: Console) -> str:
     """Generate `missing` with eval.data_parallel_size workers; returns the backend label for the results."""
-    import torch
 
-    per_worker = gpus_per_worker(config, torch.cuda.device_count())
     backend = backend_for(config, model_path)  # a missing extra or a refused backend: said once, here
+    gpus, sizes = machine_gpus(config), sharded_sizes(config, model_path, backend)
+    per_worker = gpus_per_worker(config, gpus, sizes)
+    console.print(f"{backend} layout: {describe_layout(config, gpus, per_worker, sizes)}")
     folder = store.path.parent / WORK_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / "medr1_config.yaml", config.to_yaml())
-    dealt = [b for b in deal_batches(missing, config.eval.batch_size, config.eval.data_parallel_size) if b]
+    # A worker sees only its own GPUs: it is told its replica's size rather than working it out again.
+    worker_config = config.model_copy(update={"eval": config.eval.model_copy(update={"tensor_parallel_size": per_worker})})
+    atomic_write_text(folder / "medr1_config.yaml", worker_config.to_yaml())
+    workers = config.eval.data_parallel_size
+    size = chunk_size(config, backend, sum(len(requests) for requests in missing.values()), workers)
+    dealt = [b for b in deal_batches(missing, size, workers) if b]
     processes: list[tuple[int, subprocess.Popen, Path]] = []
     try:
         for index, batches in enumerate(dealt):

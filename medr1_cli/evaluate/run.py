@@ -19,7 +19,7 @@ from medr1_cli.answers import extract_answer
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.prompts import TEMPLATES, build_prompt
 from medr1_cli.evaluate.generate import (
-    COMPLETIONS_NAME, CompletionStore, Request, backend_for, chunks_of, generate_chunk, make_backend,
+    COMPLETIONS_NAME, CompletionStore, Request, backend_for, chunk_size, chunks_of, generate_chunk, make_backend,
     model_fingerprint, settings_fingerprint,
 )
 from medr1_cli.evaluate.registry import BenchmarkData, find_benchmark, load_benchmark, training_ids
@@ -137,7 +137,12 @@ def _generate_missing(missing: dict[str, list[Request]], data: dict[str, Benchma
 
         return generate_in_parallel(missing, config, model_path, store, console), None
     backend_name, backend = make_backend(config, model_path)
-    _generate(missing, backend, store, config.eval.batch_size, console)
+    if backend_name == "vllm":
+        from medr1_cli.evaluate.parallel import describe_layout, gpus_per_worker, machine_gpus, sharded_sizes
+
+        gpus, sizes = machine_gpus(config), sharded_sizes(config, model_path, backend_name)
+        console.print(f"vLLM layout: {describe_layout(config, gpus, gpus_per_worker(config, gpus, sizes), sizes)}")
+    _generate(missing, backend, store, chunk_size(config, backend_name), console)
     return backend_name, None
 
 

@@ -67,7 +67,7 @@ def model_class(folder: str | Path):
     """The Auto class for a model folder: image-text-to-text for a vision-language model."""
     from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
 
-    from medr1_cli.models.vision import is_vision_model
+    from medr1_cli.models.reference import is_vision_model
 
     return AutoModelForImageTextToText if is_vision_model(folder) else AutoModelForCausalLM
 

@@ -39,9 +39,10 @@ def torch_dtype(name: str):
 def load_processing_class(section, path: str, **kwargs: Any):
     """What a model reads its inputs with: the tokenizer, or for a vision-language model its processor
     (image size range from model.min_pixels / max_pixels, chat-template override applied)."""
-    from medr1_cli.models.vision import is_vision_model, load_vl_processor, processor_size
+    from medr1_cli.models.reference import is_vision_model
+    from medr1_cli.models.vision import load_vl_processor, processor_size
 
-    if not is_vision_model(path):
+    if not is_vision_model(path, section.revision):
         return load_tokenizer(section, path, **kwargs)
     processor = load_vl_processor(path, revision=section.revision, trust_remote_code=section.trust_remote_code,
                                   **processor_size(section.min_pixels, section.max_pixels), **kwargs)

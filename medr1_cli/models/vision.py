@@ -1,4 +1,4 @@
-"""Vision-language models (Med-R1): telling one from a text model, and loading its processor.
+"""Vision-language models (Med-R1): loading their processor (models.reference tells one from a text model).
 
 `Qwen2VLProcessor` in transformers 5.x needs torchvision even for images (its constructor checks the
 video processor class, which exists only with torchvision; huggingface/transformers#43986). Where
@@ -13,27 +13,17 @@ import json
 from pathlib import Path
 
 from medr1_cli.errors import MissingExtraError
-
-
-def is_vision_model(path: str | Path) -> bool:
-    """A local model folder (or LoRA adapter on one) whose config has a vision tower (Qwen2-VL and kin)."""
-    folder = Path(path)
-    adapter = folder / "adapter_config.json"
-    if not (folder / "config.json").is_file() and adapter.is_file():
-        base = json.loads(adapter.read_text(encoding="utf-8")).get("base_model_name_or_path")
-        return bool(base) and is_vision_model(base)
-    config = folder / "config.json"
-    return config.is_file() and "vision_config" in json.loads(config.read_text(encoding="utf-8"))
+from medr1_cli.models.reference import inspect_model, model_file
 
 
 def processor_size(min_pixels: int | None, max_pixels: int | None) -> dict:
-    """The image processor's `size` for a pixel-count range (transformers 5 names)."""
-    size = {}
-    if min_pixels:
-        size["shortest_edge"] = min_pixels
-    if max_pixels:
-        size["longest_edge"] = max_pixels
-    return {"size": size} if size else {}
+    """The image size range as the Qwen2-VL image processor's own arguments.
+
+    Not as `size=`: a partial `size` replaces the processor's whole saved size (the first image then
+    fails for want of the other edge), and a Hub-format config's `min_pixels`/`max_pixels` would
+    overwrite it; the processor applies these two on top of whatever it has saved.
+    """
+    return {key: value for key, value in (("min_pixels", min_pixels), ("max_pixels", max_pixels)) if value}
 
 
 def load_vl_processor(folder: str | Path, **kwargs):
@@ -49,7 +39,8 @@ def load_vl_processor(folder: str | Path, **kwargs):
         from transformers import AutoProcessor
 
         return AutoProcessor.from_pretrained(str(folder), **kwargs)
-    model_type = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8")).get("model_type")
+    revision = kwargs.get("revision")
+    model_type = inspect_model(str(folder), revision).model_type
     if model_type != "qwen2_vl":
         raise MissingExtraError(
             "torchvision", f"the {model_type} processor", "torchvision",
@@ -57,9 +48,9 @@ def load_vl_processor(folder: str | Path, **kwargs):
         )
     image_kwargs = {key: kwargs.pop(key) for key in ("min_pixels", "max_pixels", "size") if key in kwargs}
     tokenizer = AutoTokenizer.from_pretrained(str(folder), **kwargs)
-    image_processor = Qwen2VLImageProcessorPil.from_pretrained(str(folder), **image_kwargs)
-    template_path = Path(folder) / "chat_template.jinja"
-    chat_template = template_path.read_text() if template_path.is_file() else tokenizer.chat_template
+    image_processor = Qwen2VLImageProcessorPil.from_pretrained(str(folder), revision=revision, **image_kwargs)
+    template_path = model_file(str(folder), "chat_template.jinja", revision)
+    chat_template = template_path.read_text(encoding="utf-8") if template_path else tokenizer.chat_template
     return image_only_processor_class()(
         image_processor=image_processor, tokenizer=tokenizer, chat_template=chat_template
     )
@@ -80,8 +71,6 @@ def image_only_processor_class():
             super().__init__(image_processor, tokenizer, None, chat_template=chat_template, **kwargs)
 
     return ImageOnlyQwen2VLProcessor
-
-
 
 
 def complete_processor_files(folder: str | Path) -> None:

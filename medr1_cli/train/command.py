@@ -36,7 +36,7 @@ def run_train(
     layout = preflight.plan_layout(config, gpus, server_node_of_its_own=slurm is not None)
     planning = dry_run or slurm is not None
     describe_model_reference(config.model.name_or_path, here=not planning, revision=config.model.revision)
-    preflight.check(config, layout, extra_args=extra_args, dry_run=planning)
+    preflight.check(config, layout, extra_args=extra_args, dry_run=planning, sizes=_sharded_sizes(config))
     validate_grpo(config, layout)
     model_path = planned_model_path(config.model.name_or_path) if planning else resolve_model_path(config.model.name_or_path)
     plan = build_plan(config, layout, extra_args=extra_args, model_path=model_path)
@@ -91,3 +91,15 @@ def validate_grpo(config: Medr1Config, layout: preflight.Layout) -> None:
     build_grpo_config(kwargs)
 
 
+
+
+def _sharded_sizes(config: Medr1Config):
+    """What vLLM would shard of the model, when a vLLM topology runs and the model's config is readable here."""
+    from medr1_cli.models.reference import inspect_model
+
+    if config.train.topology not in ("colocate", "server"):
+        return None
+    try:
+        return inspect_model(planned_model_path(config.model.name_or_path), config.model.revision).sharded_sizes
+    except ConfigError:  # a Hub id neither cached nor reachable: vLLM says so when the run starts
+        return None

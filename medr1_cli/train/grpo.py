@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import re
 import sys
 import warnings
@@ -24,6 +25,7 @@ from rich.console import Console
 from medr1_cli.config import RESOLVED_CONFIG_NAME, Medr1Config, ModelSection, resolve_config
 from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.errors import ConfigError, DataError, Medr1Error
+from medr1_cli.models.reference import VISION_MODULES
 from medr1_cli.rewards import build_rewards, columns_needed, option_names
 from medr1_cli.suggest import did_you_mean
 
@@ -38,6 +40,7 @@ OWNED_BY_MEDR1 = {
     "vllm_server_port": "train.vllm_server_port",
     "vllm_server_base_url": "train.vllm_server_host / train.vllm_server_port",
     "vllm_server_timeout": "train.vllm_server_timeout",
+    "trust_remote_code": "model.trust_remote_code",
 }
 # Keys that recipes written for older TRL / transformers still carry.
 STALE_KEYS = {
@@ -48,9 +51,24 @@ STALE_KEYS = {
     "vllm_gpu_memory_utilisation": "spelled vllm_gpu_memory_utilization",
 }
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+# Module names of a multimodal checkpoint's vision side (models.reference.VISION_MODULES), for peft's exclude_modules.
+VISION_MODULES_PATTERN = r".*(^|\.)(" + "|".join(VISION_MODULES) + r")(\.|$).*"
 # TRL still uses transformers' gradient-checkpointing names that v5 deprecates; nothing a user can change.
 warnings.filterwarnings("ignore", category=FutureWarning, message=".*gradient_checkpointing.*")
 COMPLETIONS_NAME = "completions.jsonl"
+# What a model needs to load (configs, weights, tokenizer, chat template, remote code), not other formats a repo holds.
+MODEL_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.py", "*.tiktoken"]
+
+
+class _ReferenceModelKwargsNote(logging.Filter):
+    """TRL says model_init_kwargs "will be ignored" when handed a loaded policy, yet loads the reference model
+    (beta > 0) with them — the reason medr1 sets them; the warning would tell users the opposite."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("You passed `model_init_kwargs`")
+
+
+logging.getLogger("trl.trainer.grpo_trainer").addFilter(_ReferenceModelKwargsNote())
 
 
 # --------------------------------------------------------------------------- GRPOConfig
@@ -74,6 +92,16 @@ def grpo_kwargs(config: Medr1Config, *, cuda_available: bool) -> dict[str, Any]:
         **grpo,
         "output_dir": config.train.output_dir,
     }
+    # medr1 hands TRL a loaded policy; TRL still loads the reference model (beta > 0) itself from
+    # model_init_kwargs, and colocated vLLM with its own trust_remote_code: both must see the same model.
+    if config.model.trust_remote_code:
+        kwargs["trust_remote_code"] = True
+    if config.model.revision:
+        init = dict(kwargs.get("model_init_kwargs") or {})
+        if init.get("revision", config.model.revision) != config.model.revision:
+            raise ConfigError(f"train.grpo.model_init_kwargs.revision {init['revision']} differs from model.revision "
+                              f"{config.model.revision}", hint="set the revision once, in model.revision")
+        kwargs["model_init_kwargs"] = {**init, "revision": config.model.revision}
     if config.train.topology in ("colocate", "server"):
         kwargs["use_vllm"] = True
         kwargs["vllm_mode"] = "colocate" if config.train.topology == "colocate" else "server"
@@ -168,34 +196,41 @@ def _why_stale(manifest: dict, config: Medr1Config) -> str | None:
 
 
 # ----------------------------------------------------------------------------- model
-def load_model(config: Medr1Config):
-    """(model, tokenizer or VLM processor, peft_config) as the model section asks."""
-    import torch
+def load_model(config: Medr1Config, *, images: bool | None = None):
+    """(model, tokenizer or VLM processor, peft_config) as the model section asks.
+
+    `images`: whether the training data has images (default: the data is Med-R1 VQA). A multimodal
+    checkpoint trained on text (Gemma-3 on MedQA) keeps its vision modules frozen and without LoRA:
+    they would get no gradients, which DDP with gradient checkpointing refuses as unused parameters.
+    """
     from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
 
+    from medr1_cli.data.prepare import VQA_DATASET
     from medr1_cli.models import resolve_model_path
     from medr1_cli.models.loading import load_processing_class, torch_dtype
-    from medr1_cli.models.vision import is_vision_model
+    from medr1_cli.models.reference import inspect_model
 
     section = config.model
-    path = resolve_model_path(section.name_or_path)
+    path = revision_folder(resolve_model_path(section.name_or_path), section.revision)
+    reference = inspect_model(path, section.revision)  # a Hub id as much as a folder
+    images = config.data.dataset == VQA_DATASET if images is None else images
     # Always passed to TRL: left to itself, TRL would call AutoProcessor, which needs torchvision.
     tokenizer = load_processing_class(section, path)
     extra: dict[str, Any] = {}
     if section.attn_implementation:
         extra["attn_implementation"] = section.attn_implementation
     if section.lora.load_in_4bit:
-        from transformers import BitsAndBytesConfig
-
-        extra["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch.bfloat16,
-        )
-    loader = AutoModelForImageTextToText if is_vision_model(path) else AutoModelForCausalLM
+        extra["quantization_config"] = quantization_config(config)
+    loader = AutoModelForImageTextToText if reference.vision else AutoModelForCausalLM
     model = loader.from_pretrained(
         path, revision=section.revision, trust_remote_code=section.trust_remote_code,
         dtype=torch_dtype(section.dtype), **extra,
     )
+    text_only_vlm = reference.vision and not images
+    if text_only_vlm:
+        for name, parameter in model.named_parameters():
+            if is_vision_module(name):
+                parameter.requires_grad_(False)
     peft_config = None
     if section.lora.enabled or section.lora.load_in_4bit:
         from peft import LoraConfig
@@ -204,8 +239,42 @@ def load_model(config: Medr1Config):
         peft_config = LoraConfig(
             r=section.lora.r, lora_alpha=section.lora.alpha, lora_dropout=section.lora.dropout,
             target_modules="all-linear" if targets == ["all-linear"] else targets, task_type="CAUSAL_LM",
+            exclude_modules=VISION_MODULES_PATTERN if text_only_vlm else None,
         )
     return model, tokenizer, peft_config
+
+
+def revision_folder(path: str, revision: str | None) -> str:
+    """A Hub model at a revision other than main, as the local snapshot folder of that revision.
+
+    TRL loads the reference model and colocated vLLM from the policy's `name_or_path`, and its vLLM
+    call takes no revision: given the snapshot folder, every copy of the model is the same revision.
+    """
+    if not revision or Path(path).exists():
+        return path
+    from huggingface_hub import snapshot_download
+
+    return snapshot_download(path, revision=revision, allow_patterns=MODEL_FILES)
+
+
+def is_vision_module(name: str) -> bool:
+    return re.search(VISION_MODULES_PATTERN, name) is not None
+
+
+def quantization_config(config: Medr1Config):
+    """Q-LoRA's 4-bit NF4 base. Under ZeRO-3 the packed weights are stored in the model's dtype (as peft's
+    ZeRO-3 Q-LoRA recipe does): DeepSpeed shards parameters of one floating dtype, not bitsandbytes' uint8."""
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    from medr1_cli.models.loading import torch_dtype
+
+    compute = torch_dtype(config.model.dtype)
+    compute = torch.bfloat16 if compute in ("auto", torch.float32) else compute
+    zero3 = config.train.topology != "single" and config.train.strategy in ("zero3", "zero3-offload")
+    storage = {"bnb_4bit_quant_storage": compute} if zero3 else {}
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=compute, **storage)
 
 
 def template_prefills_think(tokenizer) -> bool:
@@ -313,7 +382,7 @@ def run_training(config: Medr1Config, console: Console | None = None, *, may_pre
     checkpoint = resume_from(config)
     dataset = prepared_dataset(config, console, may_prepare=may_prepare)
 
-    model, tokenizer, peft_config = load_model(config)
+    model, tokenizer, peft_config = load_model(config, images="image" in dataset.column_names)
     prefilled = template_prefills_think(tokenizer) if tokenizer.chat_template else False
     rewards, weights = reward_functions(config, think_prefilled=prefilled)
     args.reward_weights = weights

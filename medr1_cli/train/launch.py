@@ -93,7 +93,13 @@ def build_plan(config: Medr1Config, layout: Layout, *, extra_args: list[str], mo
     config_path = run_dir / RESOLVED_CONFIG_NAME
     files = {RESOLVED_CONFIG_NAME: config.to_yaml()}
     if train.topology == "single":
-        return Plan("single", run_dir, files, None)
+        if layout.gpus <= 1:
+            return Plan("single", run_dir, files, None)
+        # transformers would see every GPU and wrap the model in nn.DataParallel, which GRPOTrainer refuses;
+        # the GPU mask must be set before CUDA starts, so the run is a process of its own that sees one GPU.
+        command = Command("train", [sys.executable, "-m", TRAINING_MODULE, "--config", str(config_path)],
+                          {"CUDA_VISIBLE_DEVICES": visible_devices([0])})
+        return Plan("single", run_dir, files, command)
 
     total = layout.train_processes * train.num_machines
     use_cpu = layout.gpus == 0
@@ -142,7 +148,11 @@ def describe(plan: Plan, console: Console) -> None:
         console.print(f"[bold]exposure[/] the server listens on {escape(plan.server.argv[plan.server.argv.index('--host') + 1])} "
                       "only: `trl vllm-serve` has no authentication and accepts weight updates from anyone who can "
                       "reach that address")
-    if plan.train:
+    if plan.train and plan.topology == "single":
+        console.print(f"[bold]training[/] on one GPU (CUDA_VISIBLE_DEVICES={plan.train.env['CUDA_VISIBLE_DEVICES']}): "
+                      "topology single trains one process; topology multi trains on every GPU:")
+        console.print(escape(plan.train.shell()), soft_wrap=True, highlight=False)
+    elif plan.train:
         console.print("[bold]training[/]:")
         console.print(escape(plan.train.shell()), soft_wrap=True, highlight=False)
     else:

@@ -7,7 +7,9 @@ import importlib.util
 from dataclasses import dataclass
 
 from medr1_cli.config import Medr1Config
+from medr1_cli.devices import tensor_parallel_sizes
 from medr1_cli.errors import ConfigError, MissingExtraError
+from medr1_cli.models.reference import ShardedSizes
 from medr1_cli.rewards import is_custom, load_custom
 
 TRL_DEFAULT_GENERATIONS = 8  # GRPOConfig.num_generations
@@ -48,10 +50,20 @@ def plan_layout(config: Medr1Config, gpus: int, *, server_node_of_its_own: bool 
     return Layout(gpus, processes, vllm_gpus)
 
 
-def check(config: Medr1Config, layout: Layout, *, extra_args: list[str], dry_run: bool) -> None:
-    """Raise one ConfigError listing every problem; MissingExtraError for a missing optional extra."""
+def check(config: Medr1Config, layout: Layout, *, extra_args: list[str], dry_run: bool,
+          sizes: ShardedSizes | None = None) -> None:
+    """Raise one ConfigError listing every problem; MissingExtraError for a missing optional extra.
+    `sizes`: what vLLM shards of the model, when its config is readable (tensor parallel must divide them)."""
     train, grpo = config.train, config.train.grpo
     problems: list[str] = []
+    vllm_tp = {"server": ("train.vllm_server_gpus", train.vllm_server_gpus),
+               "colocate": ("train.grpo.vllm_tensor_parallel_size", grpo.get("vllm_tensor_parallel_size", 1))}
+    if sizes is not None and train.topology in vllm_tp:
+        key, count = vllm_tp[train.topology]
+        if isinstance(count, int) and count >= 1 and count not in tensor_parallel_sizes(sizes, count):
+            valid = ", ".join(map(str, tensor_parallel_sizes(sizes, max(count, 8))))
+            problems.append(f"{key} {count}: vLLM splits the model ({sizes}) evenly over its GPUs, and {count} do not "
+                            f"divide it; use one of {valid}")
 
     if train.topology in ("colocate", "server") and layout.gpus == 0:
         problems.append(
@@ -103,6 +115,13 @@ def check(config: Medr1Config, layout: Layout, *, extra_args: list[str], dry_run
                 f"train.grpo.vllm_gpu_memory_utilization {memory} is outside (0, {limit}]: in topology "
                 f"{train.topology} vLLM {where} (out-of-memory errors are fixed by lowering it)"
             )
+    if config.model.lora.load_in_4bit and train.topology in ("colocate", "server"):
+        problems.append(
+            f"model.lora.load_in_4bit (Q-LoRA) with train.topology '{train.topology}': TRL hands vLLM the policy's "
+            "weights after every step, and a 4-bit base sends bitsandbytes' packed tensors, which vLLM refuses at the "
+            "first sync; use topology multi (transformers generates) for Q-LoRA, or plain LoRA "
+            "(model.lora.load_in_4bit: false) to keep vLLM"
+        )
     if config.model.lora.load_in_4bit and not dry_run and layout.gpus == 0:
         problems.append("model.lora.load_in_4bit (Q-LoRA) needs a CUDA GPU and bitsandbytes; this machine has no GPU")
     if config.model.attn_implementation == "flash_attention_2" and not dry_run and layout.gpus == 0:
