@@ -3,19 +3,25 @@
 A model is trained toward exactly what it is judged on, so both call `extract_answer`. The rules,
 in order (DESIGN §2.4), never guess:
 
-1. Only the text after the last `</think>` is the final answer. A completion that opened `<think>`
-   (or, with `require_think`, was expected to think) but never closed it is *truncated*. A
-   completion whose `<think>` was pre-filled by the chat template has no opening tag; its
-   `</think>` still splits reasoning from answer.
+1. Only the text after the last `</think>` is the final answer. A completion whose `<think>` was
+   pre-filled by the chat template has no opening tag; its `</think>` still splits reasoning from
+   answer. Without `</think>`, a section heading that starts the answer — HuatuoGPT-o1's
+   "## Final Response" (also as a bold line), or "Final Answer" as a markdown heading — splits it the
+   same way (the model's own style of ending its reasoning). A completion that opened `<think>`
+   (or, with `require_think`, was expected to think) and has neither is *unfinished* (status
+   `unclosed_think`): it ran out of tokens mid-thought, or ignored the format — whether it hit its
+   token limit is for the caller to say.
 2. The last complete `<answer>…</answer>` (in any letter case).
 3. Else the last complete `\\boxed{…}` (also `\\boxed{\\text{B}}`, `\\boxed{B. text}`).
 4. Else the last "answer is / answer: / the correct option is" phrase, tolerant of markdown,
    quotes, inline math and punctuation (`**B**`, `(B)`, `'B'`, `$B$`, `B.`, `B) text`), on one
    line (only a heading "Final answer:" may put the answer alone on the next). A bare "answer B"
    with no verb or colon only counts for a letter standing alone.
-5. Else the whole final text is a bare answer: a letter, a letter with its option text, or exactly
+5. Else bold text naming exactly one option by its text ("**B. Pulmonary atresia** is the most
+   likely diagnosis", "**Pulmonary atresia**"); bold spans naming two options decide nothing.
+6. Else the whole final text is a bare answer: a letter, a letter with its option text, or exactly
    one option's text.
-6. Otherwise *unparseable*: scored wrong, counted separately.
+7. Otherwise *unparseable*: scored wrong, counted separately.
 
 Once a rule finds an answer span, that span decides: unreadable content is unparseable, a letter
 that is not an option of this question is wrong, and several different letters are wrong.
@@ -31,8 +37,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-Rule = Literal["answer_tag", "boxed", "answer_phrase", "bare_answer"]
-Status = Literal["answered", "truncated", "unparseable", "invalid_letter", "several_letters"]
+Rule = Literal["answer_tag", "boxed", "answer_phrase", "bold_option", "bare_answer"]
+Status = Literal["answered", "unclosed_think", "unparseable", "invalid_letter", "several_letters"]
+# How the completion separated its reasoning from its answer: `</think>`, a "Final Response"-style
+# heading, or not at all.
+Boundary = Literal["think", "final_heading", "none"]
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _BARE_ANSWER_MAX_CHARS = 300  # a longer final text is prose, not a bare answer
@@ -46,10 +55,12 @@ class Extraction:
     status: Status
     rule: Rule | None = None
     detail: str = ""
+    boundary: Boundary = "none"
 
     @property
-    def truncated(self) -> bool:
-        return self.status == "truncated"
+    def unclosed_think(self) -> bool:
+        """The reasoning was opened (or required) and never ended."""
+        return self.status == "unclosed_think"
 
     @property
     def unparseable(self) -> bool:
@@ -73,20 +84,24 @@ def extract_answer(completion: str, options: OptionsLike, *, require_think: bool
     """Find the answer letter in `completion` for a question with these `options`.
 
     `require_think`: the model was asked to think first (or the template pre-filled `<think>`), so
-    a completion without `</think>` ran out of budget mid-thought and is truncated.
+    a completion that neither closes it nor starts a final-answer section never finished reasoning.
     """
     text = completion or ""
-
     close = text.rfind("</think>")
     if close >= 0:
-        final = text[close + len("</think>") :]
+        final, boundary = text[close + len("</think>") :], "think"
+    elif (heading := _last_final_heading(text)) is not None:
+        final, boundary = text[heading:], "final_heading"
     elif require_think or "<think>" in text:
-        return Extraction(None, "truncated", detail="no </think>: the reasoning never ended")
+        return Extraction(None, "unclosed_think", detail="no </think> and no final-answer heading: the reasoning "
+                          "never ended")
     else:
-        final = text
+        final, boundary = text, "none"
+    verdict = _read_final(final, _Options(options))
+    return Extraction(verdict.letter, verdict.status, verdict.rule, verdict.detail, boundary)
 
-    choices = _Options(options)
 
+def _read_final(final: str, choices: _Options) -> Extraction:
     tag = _last_answer_tag(final)
     if tag is not None:
         return _judge(tag, choices, "answer_tag")
@@ -99,11 +114,55 @@ def extract_answer(completion: str, options: OptionsLike, *, require_think: bool
     if phrase is not None:
         return phrase
 
+    bold = _bold_option(final, choices)
+    if bold is not None:
+        return bold
+
     if len(final) <= _BARE_ANSWER_MAX_CHARS and final.strip():
         verdict = _judge(final, choices, "bare_answer", letter_needs_delimiter=True)
         if verdict.status != "unparseable":
             return verdict
-    return Extraction(None, "unparseable", detail="no answer tag, \\boxed{}, answer phrase or bare answer")
+    return Extraction(None, "unparseable", detail="no answer tag, \\boxed{}, answer phrase, bold option or bare answer")
+
+
+# A line that starts the answer section: a markdown heading "## Final Response" / "### Final Answer:", or
+# "**Final Response**" alone on its line. ("**Final answer:**" is an answer phrase whose answer follows.)
+_FINAL_HEADING = re.compile(
+    r"^[ \t]*(?:#{1,6}[ \t]*(?:\*\*)?[ \t]*final[ \t]+(?:response|answer)|\*\*[ \t]*final[ \t]+response)"
+    r"[ \t]*:?[ \t]*(?:\*\*)?[ \t]*:?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _last_final_heading(text: str) -> int | None:
+    """Where the text after the last final-answer heading line begins, if there is one."""
+    if "inal" not in text:  # "Final" / "final": most completions have no such heading
+        return None
+    last = None
+    for last in _FINAL_HEADING.finditer(text):
+        pass
+    return None if last is None else last.end()
+
+
+_BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*|__([^_\n]{1,200})__")
+
+
+def _bold_option(text: str, options: _Options) -> Extraction | None:
+    """The one option that bold spans name by its text (optionally after its letter), if exactly one."""
+    named = set()
+    for match in _BOLD.finditer(text):
+        span = _clean(match[1] or match[2]).rstrip(".:;,!")
+        letter = _option_by_text(span, options, whole=True)
+        if letter is None:
+            lead = _LEADING_LETTER.match(span)
+            rest = span[lead.end(1):].lstrip(")]}.:-–— \t") if lead else ""
+            if lead and rest and _option_by_text(rest, options, whole=True) == lead[1].upper():
+                letter = lead[1].upper()
+        if letter is not None:
+            named.add(letter)
+    if len(named) == 1:
+        return Extraction(named.pop(), "answered", "bold_option", "bold text naming one option")
+    return None
 
 
 class _Options:

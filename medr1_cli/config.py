@@ -391,6 +391,13 @@ class TrainSection(_Section):
 
 
 # ---------------------------------------------------------------------------------------- eval
+# protocol -> (settings it fixes, settings it defaults)
+PROTOCOLS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "huatuo": ({"template": "huatuo", "system_prompt": None, "dedup": []},
+               {"temperature": 0.5, "top_p": 0.9, "max_new_tokens": 2000, "n_samples": 3}),
+}
+
+
 class EvalSection(_Section):
     benchmarks: list[BenchmarkName] = Field(
         default_factory=lambda: list(BENCHMARKS),
@@ -405,6 +412,14 @@ class EvalSection(_Section):
         default_factory=dict,
         description="Benchmark name -> file, folder, builtin:NAME or Hub id of its data. prepare-data checks "
         "training items against every set named here.",
+    )
+    protocol: Literal["medr1", "huatuo"] = Field(
+        "medr1",
+        description="How items are asked and counted. medr1: eval.template and the settings below. huatuo: the "
+        "reference evaluator's (HuatuoGPT-o1's, behind the published tables) — template huatuo (no system message, "
+        "its user wording), every row scored as the bundle counts it (no dedup), and as defaults its sampling: "
+        "temperature 0.5, top_p 0.9, 2,000 new tokens, here 3 seeded samples reported as mean ± sd (the reference "
+        "drew one unseeded sample). Results record the protocol; compare and report refuse to mix protocols.",
     )
     template: TemplateName = Field("r1", description="Prompt template; keep it equal to the training template.")
     system_prompt: str | None = Field(None, description="Replace the template's system prompt.")
@@ -458,6 +473,15 @@ class EvalSection(_Section):
         "Its results go to <eval.output_dir>/../baseline-<model>/, so later evaluations reuse its completions.",
     )
     output_dir: str = Field("results/medr1", description="Where completions and results go.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _protocol_settings(cls, data: Any) -> Any:
+        """A protocol fixes how items are asked and counted, and gives its sampling settings as defaults."""
+        if not isinstance(data, dict) or data.get("protocol") not in PROTOCOLS:
+            return data
+        fixed, defaults = PROTOCOLS[data["protocol"]]
+        return {**defaults, **data, **fixed}
 
 
 # -------------------------------------------------------------------------------------- export

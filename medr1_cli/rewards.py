@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, get_type_hints
+from typing import Any, ClassVar, Literal, get_type_hints
 
 from medr1_cli.answers import extract_answer, normalise_options
 from medr1_cli.errors import ConfigError, DataError
@@ -74,26 +74,26 @@ class Reward:
 
 def _judged(reward: Any, texts: list[str], columns: Mapping[str, Any]) -> list[bool | None]:
     """Correctness of each completion (None where the item has no solution), logging how many
-    completions were truncated or unreadable when TRL offers `log_metric`."""
+    completions never closed their reasoning or were unreadable when TRL offers `log_metric`."""
     verdicts: list[bool | None] = []
-    truncated = unparseable = 0
+    unfinished = unparseable = 0
     for text, solution, options in zip(texts, columns["solution"], columns["options"], strict=True):
         if not solution:
             verdicts.append(None)
             continue
         result = extract_answer(text, normalise_options(options), require_think=reward.require_think)
-        truncated += result.truncated
+        unfinished += result.unclosed_think
         unparseable += result.unparseable
         verdicts.append(result.is_correct(solution))
     if (log_metric := columns.get("log_metric")) and texts:
-        log_metric("answers/truncated_frac", truncated / len(texts))
+        log_metric("answers/unclosed_think_frac", unfinished / len(texts))
         log_metric("answers/unparseable_frac", unparseable / len(texts))
     return verdicts
 
 
 _REQUIRE_THINK_HELP = (
-    "Count a completion without </think> as truncated (wrong). Set it when the prompt asks the model "
-    "to think first (template r1) or the chat template pre-fills <think>."
+    "Count a completion that never closes its reasoning (no </think>, no final-answer heading) as wrong. Set it "
+    "when the prompt asks the model to think first (template r1) or the chat template pre-fills <think>."
 )
 
 
@@ -112,6 +112,17 @@ class AccuracyReward(Reward):
 
 _THINK = r"<think>\n?(?:(?!</?think>).)+?\n?</think>"
 _ANSWER = r"<answer>(?:(?!</?answer>).)+?</answer>"
+# The answer each prompt template asks for (medr1_cli.data.prompts), as the format rewards check it:
+# tag — <answer>…</answer> (r1, no-think); boxed — \boxed{X} (boxed); phrase — "The answer is X."
+# (plain; "the correct answer is" too). Both of the others need a single option letter, as their
+# templates ask; all three are forms medr1_cli.answers.extract_answer reads in evaluation.
+_ANSWER_FORMS = {
+    "tag": _ANSWER,
+    "boxed": r"\\boxed\{\s*[A-Z]\s*\}",
+    "phrase": r"(?i:\bthe\s+(?:correct\s+)?answer\s+is)[ \t]*:?[ \t]*\(?[A-Z]\)?(?![A-Za-z0-9])\.?",
+}
+TEMPLATE_ANSWER_FORMS = {"r1": "tag", "no-think": "tag", "boxed": "boxed", "plain": "phrase"}
+AnswerForm = Literal["tag", "boxed", "phrase"]
 
 
 @dataclass
@@ -119,7 +130,8 @@ class FormatReward(Reward):
     name: ClassVar[str] = "format"
     summary: ClassVar[str] = (
         "1 when the whole completion is exactly `<think>…</think>` then `<answer>…</answer>` "
-        "(or only the answer tag with think=false), else 0"
+        "(or only the answer tag with think=false), else 0; with answer=boxed or phrase: the completion "
+        "ends with `\\boxed{X}` or `The answer is X.` (after the think block with think=true)"
     )
     value_range: ClassVar[str] = "{0, 1}"
 
@@ -128,17 +140,30 @@ class FormatReward(Reward):
         default=False,
         metadata={"help": "The chat template already wrote <think>: the completion must start inside the block."},
     )
+    answer: AnswerForm = field(
+        default="tag",
+        metadata={"help": "The answer's form: tag = <answer>…</answer> (templates r1, no-think), boxed = \\boxed{X} "
+                          "(template boxed), phrase = 'The answer is X.' (template plain)."},
+    )
     strict: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.think:
-            pattern = _ANSWER
-        elif self.think_prefilled:
-            pattern = _THINK.replace("<think>\\n?", "", 1) + r"\s*" + _ANSWER
+        if self.answer not in _ANSWER_FORMS:
+            raise ValueError(f"answer must be one of {', '.join(_ANSWER_FORMS)}, got {self.answer!r}")
+        answer = _ANSWER_FORMS[self.answer]
+        think = _THINK.replace("<think>\\n?", "", 1) if self.think_prefilled else _THINK
+        if self.answer == "tag":  # the answer right after the think block, nothing else
+            pattern = rf"{think}\s*{answer}" if self.think else answer
+            self._pattern = re.compile(rf"^\s*{pattern}\s*$" if self.strict else pattern, re.DOTALL)
+            return
+        # boxed / phrase: the template asks for reasoning first, so text may precede the answer;
+        # the strict reward wants the answer to end the completion.
+        if self.strict:
+            pattern = (rf"^\s*{think}" if self.think else "^") + rf".*?{answer}\s*$"
         else:
-            pattern = _THINK + r"\s*" + _ANSWER
-        self._pattern = re.compile(rf"^\s*{pattern}\s*$" if self.strict else pattern, re.DOTALL)
+            pattern = rf"{think}.*?{answer}" if self.think else answer
+        self._pattern = re.compile(pattern, re.DOTALL)
 
     def score(self, prompts, texts, completion_ids, columns):
         match = self._pattern.match if self.strict else self._pattern.search
@@ -148,7 +173,10 @@ class FormatReward(Reward):
 @dataclass
 class LenientFormatReward(FormatReward):
     name: ClassVar[str] = "format_lenient"
-    summary: ClassVar[str] = "1 when a `<think>…</think>` block is followed by an `<answer>…</answer>` anywhere, else 0"
+    summary: ClassVar[str] = (
+        "1 when a `<think>…</think>` block is followed by an `<answer>…</answer>` anywhere, else 0; with "
+        "answer=boxed or phrase: `\\boxed{X}` or `The answer is X.` anywhere (after the think block with think=true)"
+    )
     strict: ClassVar[bool] = False
 
 

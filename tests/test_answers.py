@@ -45,7 +45,7 @@ CASES = [
     # pre-filled <think>: the template wrote the opening tag, the completion only closes it
     ("iron deficiency fits\n</think>\n<answer>A</answer>", FOUR, "A", "answered", "answer_tag"),
     # rule 1: reasoning that never ended
-    ("<think>\nlet me think about B and C and", FOUR, None, "truncated", None),
+    ("<think>\nlet me think about B and C and", FOUR, None, "unclosed_think", None),
     # rule 3: boxed
     ("The result: \\boxed{C}", FOUR, "C", "answered", "boxed"),
     ("So \\boxed{\\text{B}}", FOUR, "B", "answered", "boxed"),
@@ -186,13 +186,13 @@ def test_extraction_table(completion, options, letter, status, rule):
 def test_require_think_marks_a_completion_without_the_closing_tag_truncated():
     assert extract_answer("<answer>A</answer>", FOUR).letter == "A"
     result = extract_answer("<answer>A</answer>", FOUR, require_think=True)
-    assert result.truncated and result.letter is None
+    assert result.unclosed_think and result.letter is None
 
 
 def test_is_correct_and_flags():
     result = extract_answer("<think>x</think><answer>a</answer>", FOUR)
     assert result.is_correct("A") and result.is_correct(" a ") and not result.is_correct("B")
-    assert not result.truncated and not result.unparseable
+    assert not result.unclosed_think and not result.unparseable
     assert extract_answer("nothing", FOUR).unparseable
 
 
@@ -237,3 +237,41 @@ def test_a_clean_answer_tag_is_always_read(options, data):
     letter = data.draw(st.sampled_from(sorted(options)))
     reasoning = data.draw(st.text(alphabet="abcdefgh ABCDEFGH.\n", max_size=200))
     assert extract_answer(f"<think>{reasoning}</think>\n<answer>{letter}</answer>", options).letter == letter
+
+
+# ------------------------------------------------------------------- answer styles of current models
+CARDIAC = {"A": "Tetralogy of Fallot", "B": "Pulmonary atresia", "C": "Transposition of the great arteries",
+           "D": "Ventricular septal defect"}
+STYLES = [  # (style, completion, require_think, letter, status, rule, boundary) — replies written for these tests
+    ("HuatuoGPT-o1, bold option text",
+     "## Thinking\n\nCyanosis at birth with a single second heart sound. A ventricular septal defect alone would "
+     "not do this, and Tetralogy of Fallot usually shows later.\n\n## Final Response\n\nThe most likely diagnosis "
+     "is **B. Pulmonary atresia**, given the duct-dependent pulmonary flow.",
+     True, "B", "answered", "bold_option", "final_heading"),
+    ("HuatuoGPT-o1, answer phrase",
+     "## Thinking\n\nOption A is tempting.\n\n## Final Response\n\nThe answer is C.", True, "C", "answered",
+     "answer_phrase", "final_heading"),
+    ("HuatuoGPT-o1, still thinking at the end",
+     "## Thinking\n\nThe answer is not A. Perhaps B, though C", True, None, "unclosed_think", None, "none"),
+    ("QwQ, <think> pre-filled by the template",
+     "Okay, the infant is cyanotic. A is less likely.\n</think>\n\nThe answer is **D**.", False, "D", "answered",
+     "answer_phrase", "think"),
+    ("DeepSeek-R1 style", "<think>\nductal dependence\n</think>\n\n**Answer:** B. Pulmonary atresia", True, "B",
+     "answered", "answer_phrase", "think"),
+    ("markdown 'Final Answer' heading", "Reasoning about shunts.\n\n### Final Answer\nC", True, "C", "answered",
+     "bare_answer", "final_heading"),
+    ("bold text in prose, one option", "Given the single S2, **Pulmonary atresia** fits best.", False, "B",
+     "answered", "bold_option", "none"),
+    ("bold text naming two options",
+     "**Tetralogy of Fallot** and **Pulmonary atresia** both cause cyanosis.", False, None, "unparseable", None,
+     "none"),
+    ("a bold lone letter is not an option's text", "Option **B** is tempting but the murmur argues otherwise.",
+     False, None, "unparseable", None, "none"),
+]
+
+
+@pytest.mark.parametrize("style, completion, require_think, letter, status, rule, boundary", STYLES,
+                         ids=[s[0] for s in STYLES])
+def test_answer_styles_of_current_models(style, completion, require_think, letter, status, rule, boundary):
+    result = extract_answer(completion, CARDIAC, require_think=require_think)
+    assert (result.letter, result.status, result.rule, result.boundary) == (letter, status, rule, boundary), result

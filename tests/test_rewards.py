@@ -55,7 +55,7 @@ def test_accuracy_logs_truncated_and_unparseable_fractions():
         prompts=["p"] * 4, completions=[GOOD, "<think>cut", "nothing", WRONG], completion_ids=None,
         solution=["A"] * 4, options=[OPTIONS] * 4, log_metric=lambda name, value: logged.__setitem__(name, value),
     )
-    assert logged == {"answers/truncated_frac": 0.25, "answers/unparseable_frac": 0.25}
+    assert logged == {"answers/unclosed_think_frac": 0.25, "answers/unparseable_frac": 0.25}
 
 
 def test_missing_columns_are_named():
@@ -81,6 +81,35 @@ def test_format_strict_lenient_and_prefilled():
     assert call("format", completions, think_prefilled=True) == [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]
     # No-think template (Med-R1's variant): only the answer tag.
     assert call("format", ["<answer>C</answer>", GOOD], think=False) == [1.0, 0.0]
+
+
+
+def test_format_follows_the_templates_answer_forms():
+    # plain template: "The answer is X." (also "the correct answer is"), one option letter
+    plain = ["Low MCV, so iron.\nThe answer is A.", "The correct answer is: (B)\n", "The answer is A. Iron, because",
+             "the answer is iron.", "The answer is Bleeding", "<answer>A</answer>", "A. Iron"]
+    assert call("format", plain, think=False, answer="phrase") == [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    assert call("format_lenient", plain, think=False, answer="phrase") == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+    # boxed template
+    boxed = ["so \\boxed{C}", "\\boxed{ C }\n", "\\boxed{C} because", "\\boxed{Folate}", "C"]
+    assert call("format", boxed, think=False, answer="boxed") == [1.0, 1.0, 0.0, 0.0, 0.0]
+    assert call("format_lenient", boxed, think=False, answer="boxed") == [1.0, 1.0, 1.0, 0.0, 0.0]
+    # with a think block, the answer comes after it (pre-filled: the completion starts inside it)
+    thought = ["<think>low MCV</think> The answer is A.", "The answer is A. <think>x</think>", "x</think>The answer is A."]
+    assert call("format", thought, answer="phrase") == [1.0, 0.0, 0.0]
+    assert call("format_lenient", thought, answer="phrase") == [1.0, 0.0, 0.0]
+    assert call("format", thought, answer="phrase", think_prefilled=True) == [0.0, 0.0, 1.0]
+    # the default stays the answer tag, and every form is one the evaluation's extractor reads
+    assert call("format", ["<answer>A</answer>", "The answer is A."], think=False) == [1.0, 0.0]
+    assert call("accuracy", [plain[0], plain[1], boxed[0]]) == [1.0, 0.0, 0.0]
+    from medr1_cli.data.prompts import TEMPLATES
+    from medr1_cli.rewards import TEMPLATE_ANSWER_FORMS
+
+    assert set(TEMPLATE_ANSWER_FORMS) <= set(TEMPLATES)
+    with pytest.raises(ValueError, match="answer must be one of tag, boxed, phrase"):
+        REGISTRY["format"](answer="letter")
+    problems = build_rewards.__globals__["check_reward_options"]({"format_lenient": {"answer": "letter"}})
+    assert len(problems) == 1 and "format_lenient.answer" in problems[0]
 
 
 def test_tag_count():

@@ -47,7 +47,7 @@ def test_in_process_training_checkpoints_logs_and_resumes(tmp_path):
     assert set(rows[0]["rewards"]) == {"accuracy", "format"} and rows[0]["id"] and rows[0]["tokens"] <= 16
     assert "trained 2 steps" in first.stdout
     logged = json.loads((run / "trainer_state.json").read_text())["log_history"]
-    assert {"rewards/accuracy/mean", "rewards/format/mean", "answers/truncated_frac"} <= set(logged[0])
+    assert {"rewards/accuracy/mean", "rewards/format/mean", "answers/unclosed_think_frac"} <= set(logged[0])
 
     # The same run, asked for 4 steps, continues from checkpoint-2: the step counter goes on.
     second = run_medr1("train", *tiny_args(tmp_path, "--set", "train.grpo.max_steps=4", "--set", "train.grpo.save_steps=1"))

@@ -52,6 +52,10 @@ def load_results(path: str | Path, required: tuple[str, ...] = PAIRING) -> dict[
 def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Per shared benchmark, on the items both runs scored: accuracies, B − A with its paired
     bootstrap interval, and McNemar's exact p-value."""
+    protocols = [protocol_of(r) for r in (a, b)]
+    if protocols[0] != protocols[1]:
+        raise DataError(f"A was evaluated under protocol {protocols[0]} and B under {protocols[1]}: their items are "
+                        "asked and counted differently", hint="evaluate both with the same eval.protocol")
     rows = {}
     for name in a["benchmarks"]:
         if name not in b["benchmarks"]:
@@ -74,6 +78,11 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, dict[str, Any]]:
     if not rows:
         raise DataError("the two runs share no scored items on any benchmark")
     return rows
+
+
+def protocol_of(results: dict[str, Any]) -> str:
+    """The evaluation protocol results were scored under (results from before protocols: medr1's)."""
+    return ((results.get("config") or {}).get("eval") or {}).get("protocol", "medr1")
 
 
 def _chance(bench: dict[str, Any], ids: list[str]) -> float | None:

@@ -46,7 +46,7 @@ def dry_run_evaluation(config: Medr1Config, console: Console | None = None) -> d
     if base := check_baseline(config):
         console.print(f"baseline: {escape(base.model.name_or_path)}, on the same items; its results and completions "
                       f"in {escape(base.eval.output_dir)}")
-    console.print(f"protocol: template {settings.template}, temperature {settings.temperature}, top_p {settings.top_p}, "
+    console.print(f"protocol {settings.protocol}: template {settings.template}, temperature {settings.temperature}, top_p {settings.top_p}, "
                   f"max_new_tokens {settings.max_new_tokens}, {settings.n_samples} sample(s) per item, engine "
                   f"{settings.engine}, backend {settings.backend}"
                   + (f", first {settings.limit} items per benchmark" if settings.limit else ""))
@@ -70,7 +70,8 @@ def planned_layout(config: Medr1Config) -> str:
     e = config.eval
     gpus = e.gpus if e.gpus is not None else gpus_without_torch()
     if gpus == 0:
-        return f"backend hf: {describe_layout(config, 0, gpus_per_worker(config, 0), None)}"
+        return ("no GPU here: backend hf on CPU; --set eval.gpus=N plans a GPU machine's layout"
+                + (f" (the config asks for tensor parallel {e.tensor_parallel_size})" if e.tensor_parallel_size else ""))
     try:
         reference = inspect_model(planned_model_path(config.model.name_or_path), config.model.revision)
     except ConfigError:

@@ -24,7 +24,7 @@ from medr1_cli.fsutil import atomic_write_text, check_writable_folder
 
 REPORT_FILES = ("report.json", "report.md", "report.tex", "report.png")
 # What changes a completion, read from each result's resolved config: results that differ here are not comparable.
-SETTINGS = (("eval", "template"), ("eval", "system_prompt"), ("eval", "temperature"), ("eval", "top_p"),
+SETTINGS = (("eval", "protocol"), ("eval", "template"), ("eval", "system_prompt"), ("eval", "temperature"), ("eval", "top_p"),
             ("eval", "max_new_tokens"), ("eval", "n_samples"), ("eval", "seed"), ("eval", "engine"),
             ("eval", "pubmedqa_protocol"), ("eval", "dedup"), ("model", "dtype"))
 

@@ -22,6 +22,7 @@ from medr1_cli.evaluate.generate import (
     COMPLETIONS_NAME, CompletionStore, Request, backend_for, chunk_size, chunks_of, generate_chunk, make_backend,
     model_fingerprint, settings_fingerprint,
 )
+from medr1_cli.evaluate.reference_scoring import reference_figures, reference_verdict
 from medr1_cli.evaluate.registry import BenchmarkData, find_benchmark, load_benchmark, training_ids
 from medr1_cli.evaluate.stats import bootstrap, wilson
 from medr1_cli.fsutil import atomic_write_text, check_writable_folder
@@ -104,6 +105,7 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
         "model": config.model.name_or_path,
         "model_fingerprint": model_id,
         "settings_fingerprint": settings_id,
+        "protocol": config.eval.protocol,
         "engine": config.eval.engine,
         "backend": backend_name,
         "lm_eval_metrics": lm_eval_metrics,  # lm-eval's own figures for what it generated in this run
@@ -172,7 +174,12 @@ def score(bench: BenchmarkData, requests: list[Request], store: CompletionStore,
             "letter": extraction.letter,
             "correct": extraction.is_correct(record.answer),
             "unparseable": extraction.unparseable,
-            "truncated": extraction.truncated or (row["hit_limit"] and extraction.letter is None),
+            # truncated: the generation hit its token limit; a reply that ended without closing its
+            # reasoning did not follow the template — a format failure, counted apart
+            "truncated": bool(row["hit_limit"]),
+            "format_failure": extraction.unclosed_think and not row["hit_limit"],
+            "boundary": extraction.boundary,
+            "reference": reference_verdict(row["completion"], record.options),
         })
     items = []
     for item_id, samples in by_item.items():
@@ -185,10 +192,13 @@ def score(bench: BenchmarkData, requests: list[Request], store: CompletionStore,
             "correct": samples[0]["correct"], "mean_correct": sum(s["correct"] for s in samples) / len(samples),
             "majority_correct": majority == record.answer,
             "unparseable": samples[0]["unparseable"], "truncated": samples[0]["truncated"],
+            "format_failure": samples[0]["format_failure"], "boundary": samples[0]["boundary"],
             "metadata": {key: getattr(record.metadata, key, None) if key != "source" else record.source
                          for key in bench.benchmark.breakdown},
         })
     summary = figures([item["correct"] for item in items], [item["options"] for item in items])
+    n_samples = min(len(samples) for samples in by_item.values())
+    per_sample = [sum(samples[k]["correct"] for samples in by_item.values()) / len(by_item) for k in range(n_samples)]
     summary.update({
         "title": bench.benchmark.title,
         "data": bench.specs,
@@ -201,7 +211,12 @@ def score(bench: BenchmarkData, requests: list[Request], store: CompletionStore,
         "skipped": bench.skipped,
         "unparseable_rate": sum(i["unparseable"] for i in items) / len(items),
         "truncated_rate": sum(i["truncated"] for i in items) / len(items),
+        "format_failure_rate": sum(i["format_failure"] for i in items) / len(items),
+        # how replies ended their reasoning: </think>, a "## Final Response"-style heading, or not at all
+        "answer_styles": dict(Counter(i["boundary"] for i in items)),
         "samples": len(requests) // max(1, len(items)),
+        "per_sample_accuracy": per_sample,
+        "reference_scorer": reference_figures([(by_item[i["id"]][0]["reference"], i["answer"]) for i in items]),
         "mean_at_n": sum(i["mean_correct"] for i in items) / len(items),
         "majority_at_n": sum(i["majority_correct"] for i in items) / len(items),
         "breakdown": {
@@ -231,16 +246,36 @@ def print_results(console: Console, results: dict[str, Any], *, breakdown: bool)
     table = Table(title=f"{results['model']} — accuracy with 95 % Wilson interval",
                   caption=f"chance: the accuracy of a random letter on these items; {BELOW_CHANCE} the whole interval "
                   "lies below it")
-    for column in ("benchmark", "n", "accuracy", "95 % CI", "chance", "unparseable", "truncated"):
+    for column in ("benchmark", "n", "accuracy", "95 % CI", "chance", "no answer", "format failure", "truncated",
+                   "reference scorer"):
         table.add_column(column, justify="left" if column == "benchmark" else "right")
     for name, b in results["benchmarks"].items():
         low, high = b["wilson_95"]
         mark = f" [red]{BELOW_CHANCE}[/]" if b.get("below_chance") else ""
         chance = f"{100 * b['chance']:.1f} %" if b.get("chance") is not None else "—"
+        reference = b.get("reference_scorer")
         table.add_row(escape(b["title"]), str(b["n"]), f"{100 * b['accuracy']:.1f} %{mark}",
                       f"{100 * low:.1f}–{100 * high:.1f}", chance,
-                      f"{100 * b['unparseable_rate']:.1f} %", f"{100 * b['truncated_rate']:.1f} %")
+                      f"{100 * b['unparseable_rate']:.1f} %", _pct(b.get("format_failure_rate")),
+                      f"{100 * b['truncated_rate']:.1f} %", _pct(reference and reference["accuracy"]))
     console.print(table)
+    console.print("no answer: none found (scored wrong); format failure: ended without closing its reasoning; "
+                  "truncated: hit max_new_tokens. Reference scorer: the published evaluator's rule (always picks "
+                  "an option; the higher of first- and last-match accuracy) — comparable with published tables, "
+                  "not the headline.")
+    for name, b in results["benchmarks"].items():
+        if reference := b.get("reference_scorer"):
+            how = ", ".join(f"{REFERENCE_SOURCES[k]} {v}" for k, v in reference["answers_by"].items())
+            console.print(f"{escape(b['title'])} reference scorer {100 * reference['accuracy']:.1f} % (first match "
+                          f"{100 * reference['first_match_accuracy']:.1f}, last {100 * reference['last_match_accuracy']:.1f}; "
+                          f"answers by {how}; {reference['dropped_empty']} empty dropped); reply styles "
+                          + ", ".join(f"{k} {v}" for k, v in sorted(b.get("answer_styles", {}).items())))
+        if len(b.get("per_sample_accuracy") or []) > 1:
+            values = b["per_sample_accuracy"]
+            mean = sum(values) / len(values)
+            sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+            console.print(f"{escape(b['title'])}: {len(values)} samples, accuracy {100 * mean:.1f} ± {100 * sd:.1f} % "
+                          f"(mean ± sd over samples; majority@{len(values)} {100 * b['majority_at_n']:.1f} %)")
     below = [b["title"] for b in results["benchmarks"].values() if b.get("below_chance")]
     if below:
         console.print(f"[red]below chance[/] on {escape(', '.join(below))}: worse than answering at random")
@@ -255,6 +290,14 @@ def print_results(console: Console, results: dict[str, Any], *, breakdown: bool)
                 sub.add_row(value, str(f["n"]), f"{100 * f['accuracy']:.1f} %",
                             f"{100 * f['wilson_95'][0]:.1f}–{100 * f['wilson_95'][1]:.1f}")
             console.print(sub)
+
+
+REFERENCE_SOURCES = {"answer_is": "'answer is X'", "lone_letter": "lone letter", "option_text": "option text",
+                     "closest": "closest-string guess"}
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f} %"
 
 
 BELOW_CHANCE = "↓"  # marks an accuracy whose 95 % interval lies below the chance level

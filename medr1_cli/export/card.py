@@ -75,10 +75,16 @@ def model_card(source: Source, settings: Medr1Config, *, kind: str, verification
     ]
     if run:
         template = TEMPLATES[run.data.template]
-        lines += ["## Prompt format", "",
-                  f"Template `{template.name}` — the system prompt the model was trained (and should be asked) with:",
-                  "", "```text", run.data.system_prompt or template.system, "```", "",
-                  "The user message is the question, a blank line, then one option per line as `A. text`.", ""]
+        system = run.data.system_prompt or template.system
+        lines += ["## Prompt format", ""]
+        if system:
+            lines += [f"Template `{template.name}` — the system prompt the model was trained (and should be asked) "
+                      "with:", "", "```text", system, "```", ""]
+        else:
+            lines += [f"Template `{template.name}` — no system message.", ""]
+        lines += [f"The user message is {f'the line “{template.user_prefix}”, ' if template.user_prefix else ''}the "
+                  f"question, {'' if template.user_prefix else 'a blank line, '}then one option per line as `A. text`.",
+                  ""]
         lines += _data_section(run)
         lines += _training_section(run)
     lines += ["## Evaluation", ""]

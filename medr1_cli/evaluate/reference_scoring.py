@@ -1,0 +1,70 @@
+"""The reference evaluator's scoring rule, re-implemented from its description, to put a figure
+comparable with published tables beside medr1's own — and to show how much of such a figure is guessing.
+
+The rule (HuatuoGPT-o1's evaluation, which produced the bundle's published numbers), as medr1 applies it:
+
+1. An empty completion is dropped from the denominator.
+2. The reply is cut at its last "## Final Response"; the part after it is read.
+3. "answer is X" phrases naming an option letter: the first and the last.
+4. Else an option letter standing alone as a word: the first and the last.
+5. Else an option's text found in the reply: the first and the last by position.
+6. Else the option closest to the reply by string similarity — it never says "no answer".
+
+A benchmark's figure is the higher of the accuracy of the first matches and that of the last
+matches, which biases it upward. medr1's headline stays its own extractor, which never guesses.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Source = Literal["answer_is", "lone_letter", "option_text", "closest"]
+SOURCES: tuple[Source, ...] = ("answer_is", "lone_letter", "option_text", "closest")
+_FINAL_RESPONSE = "## Final Response"
+_ANSWER_IS = re.compile(r"answer\s+is\W{0,4}([A-Z])(?![A-Za-z])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ReferenceVerdict:
+    first: str
+    last: str
+    source: Source
+
+
+def reference_verdict(completion: str, options: dict[str, str]) -> ReferenceVerdict | None:
+    """The letters the reference rule reads (first and last match), or None for an empty completion."""
+    text = (completion or "").strip()
+    if not text:
+        return None
+    cut = text.rfind(_FINAL_RESPONSE)
+    if cut >= 0:
+        text = text[cut + len(_FINAL_RESPONSE):]
+    letters = [m[1].upper() for m in _ANSWER_IS.finditer(text) if m[1].upper() in options]
+    if letters:
+        return ReferenceVerdict(letters[0], letters[-1], "answer_is")
+    lone = [m[1] for m in re.finditer(r"(?<![A-Za-z0-9])([A-Z])(?![A-Za-z0-9])", text) if m[1] in options]
+    if lone:
+        return ReferenceVerdict(lone[0], lone[-1], "lone_letter")
+    lowered = text.lower()
+    found = sorted((lowered.find(t.lower()), letter) for letter, t in options.items()
+                   if t.strip() and t.lower() in lowered)
+    if found:
+        return ReferenceVerdict(found[0][1], found[-1][1], "option_text")
+    closest = max(options, key=lambda letter: difflib.SequenceMatcher(None, lowered, options[letter].lower()).ratio())
+    return ReferenceVerdict(closest, closest, "closest")
+
+
+def reference_figures(verdicts: list[tuple[ReferenceVerdict | None, str]]) -> dict:
+    """The reference-compatible accuracy of (verdict, gold letter) pairs, with how its answers were obtained."""
+    scored = [(v, gold) for v, gold in verdicts if v is not None]
+    n = len(scored)
+    first = sum(v.first == gold for v, gold in scored) / n if n else 0.0
+    last = sum(v.last == gold for v, gold in scored) / n if n else 0.0
+    return {
+        "accuracy": max(first, last), "first_match_accuracy": first, "last_match_accuracy": last,
+        "n": n, "dropped_empty": len(verdicts) - n,
+        "answers_by": {source: sum(v.source == source for v, _ in scored) for source in SOURCES},
+    }
