@@ -17,8 +17,10 @@ in order (DESIGN §2.4), never guess:
    quotes, inline math and punctuation (`**B**`, `(B)`, `'B'`, `$B$`, `B.`, `B) text`), on one
    line (only a heading "Final answer:" may put the answer alone on the next). A bare "answer B"
    with no verb or colon only counts for a letter standing alone.
-5. Else bold text naming exactly one option by its text ("**B. Pulmonary atresia** is the most
-   likely diagnosis", "**Pulmonary atresia**"); bold spans naming two options decide nothing.
+5. Else, after a boundary (`</think>` or a final-answer heading) only, bold text in the answer's last
+   paragraph naming exactly one option by its text ("**B. Pulmonary atresia** is the most likely
+   diagnosis"); bold spans naming two options decide nothing, nor do spans the sentence rejects or
+   weighs against another ("**X** is ruled out", "not **X**", "both **X** and Y"), nor a bold yes/no.
 6. Else the whole final text is a bare answer: a letter, a letter with its option text, or exactly
    one option's text.
 7. Otherwise *unparseable*: scored wrong, counted separately.
@@ -90,18 +92,21 @@ def extract_answer(completion: str, options: OptionsLike, *, require_think: bool
     close = text.rfind("</think>")
     if close >= 0:
         final, boundary = text[close + len("</think>") :], "think"
-    elif (heading := _last_final_heading(text)) is not None:
+        if (heading := _last_final_heading(final)) is not None:  # "</think> … **Final Answer**\n\nB"
+            final = final[heading:]
+    elif "<think>" not in text and (heading := _last_final_heading(text)) is not None:
+        # (a heading inside an opened, never closed <think> is a draft, not the end of reasoning)
         final, boundary = text[heading:], "final_heading"
     elif require_think or "<think>" in text:
         return Extraction(None, "unclosed_think", detail="no </think> and no final-answer heading: the reasoning "
                           "never ended")
     else:
         final, boundary = text, "none"
-    verdict = _read_final(final, _Options(options))
+    verdict = _read_final(final, _Options(options), after_boundary=boundary != "none")
     return Extraction(verdict.letter, verdict.status, verdict.rule, verdict.detail, boundary)
 
 
-def _read_final(final: str, choices: _Options) -> Extraction:
+def _read_final(final: str, choices: _Options, *, after_boundary: bool) -> Extraction:
     tag = _last_answer_tag(final)
     if tag is not None:
         return _judge(tag, choices, "answer_tag")
@@ -114,7 +119,7 @@ def _read_final(final: str, choices: _Options) -> Extraction:
     if phrase is not None:
         return phrase
 
-    bold = _bold_option(final, choices)
+    bold = _bold_option(final, choices) if after_boundary else None
     if bold is not None:
         return bold
 
@@ -125,11 +130,13 @@ def _read_final(final: str, choices: _Options) -> Extraction:
     return Extraction(None, "unparseable", detail="no answer tag, \\boxed{}, answer phrase, bold option or bare answer")
 
 
-# A line that starts the answer section: a markdown heading "## Final Response" / "### Final Answer:", or
-# "**Final Response**" alone on its line. ("**Final answer:**" is an answer phrase whose answer follows.)
+# What starts the answer section, at the start of a line: a markdown heading "## Final Response" /
+# "### Final Answer:" / "## Final Response: B", a bold "**Final Response**" / "**Final Response:** B", or a
+# bold "**Final Answer**" alone on its line. ("**Final answer:** B" stays an answer phrase.)
 _FINAL_HEADING = re.compile(
-    r"^[ \t]*(?:#{1,6}[ \t]*(?:\*\*)?[ \t]*final[ \t]+(?:response|answer)|\*\*[ \t]*final[ \t]+response)"
-    r"[ \t]*:?[ \t]*(?:\*\*)?[ \t]*:?[ \t]*$",
+    r"^[ \t]*(?:#{1,6}[ \t]*(?:\*\*)?[ \t]*final[ \t]+(?:response|answer)[ \t]*(?:\*\*)?[ \t]*:?(?:[ \t]*\*\*)?"
+    r"|\*\*[ \t]*final[ \t]+response[ \t]*:?[ \t]*\*\*[ \t]*:?"
+    r"|\*\*[ \t]*final[ \t]+answer[ \t]*\*\*(?=[ \t]*$))",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -147,10 +154,23 @@ def _last_final_heading(text: str) -> int | None:
 _BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*|__([^_\n]{1,200})__")
 
 
+# Words that make a bold option text a rejection, a comparison or a hedge, not the answer.
+_NOT_CHOSEN_BEFORE = re.compile(r"\b(?:not|no|nor|neither|either|both|unlikely|rather than|instead of|exclude[sd]?|"
+                                r"ruled? out|versus|vs\.?|less likely|than)\b[^.!?]*$", re.IGNORECASE)
+_NOT_CHOSEN_AFTER = re.compile(r"^[^.!?]*?\b(?:is|are|was|seems|appears)\s+(?:not|un\w*|less|ruled|excluded|incorrect|"
+                               r"wrong|inconsistent)\b|^[^.!?]*?\b(?:does|do|did)\s*(?:not|n't)\b", re.IGNORECASE)
+_EMPHASIS_WORDS = {"yes", "no", "maybe"}  # PubMedQA's options are ordinary words to put in bold
+
+
 def _bold_option(text: str, options: _Options) -> Extraction | None:
-    """The one option that bold spans name by its text (optionally after its letter), if exactly one."""
+    """The one option that bold spans of the answer's last paragraph name by its text (optionally after its
+    letter), if exactly one; spans the sentence rejects or weighs against another are not a choice."""
+    paragraphs = [p for p in re.split(r"\n[ \t]*\n", text) if p.strip()]
+    last = paragraphs[-1] if paragraphs else ""
     named = set()
-    for match in _BOLD.finditer(text):
+    for match in _BOLD.finditer(last):
+        if _NOT_CHOSEN_BEFORE.search(last[: match.start()]) or _NOT_CHOSEN_AFTER.match(last[match.end():]):
+            continue
         span = _clean(match[1] or match[2]).rstrip(".:;,!")
         letter = _option_by_text(span, options, whole=True)
         if letter is None:
@@ -158,7 +178,7 @@ def _bold_option(text: str, options: _Options) -> Extraction | None:
             rest = span[lead.end(1):].lstrip(")]}.:-–— \t") if lead else ""
             if lead and rest and _option_by_text(rest, options, whole=True) == lead[1].upper():
                 letter = lead[1].upper()
-        if letter is not None:
+        if letter is not None and options.texts.get(letter) not in _EMPHASIS_WORDS:
             named.add(letter)
     if len(named) == 1:
         return Extraction(named.pop(), "answered", "bold_option", "bold text naming one option")

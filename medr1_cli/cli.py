@@ -336,6 +336,41 @@ def evaluate_matrix(
 
 @app.command()
 @_friendly_errors
+def grade(
+    config: ConfigFile = None,
+    overrides: Overrides = None,
+    dataset: Dataset = None,
+    model: Model = None,
+    k: Annotated[int, typer.Option("--k", "-k", metavar="K", help="Samples per item (GRPO's num_generations is the "
+                                   "natural choice).")] = 8,
+    limit: Annotated[Optional[int], typer.Option(metavar="N", help="Grade a seeded N candidates per source "
+                                                 "(a quick look; the band filter keeps ungraded items).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", metavar="FILE", help="The grading file; default: "
+                                                   "<data.output_dir>/grading/<dataset>.jsonl.")] = None,
+    backend: Annotated[Optional[str], typer.Option(metavar="auto|vllm|hf", help="Generation backend.")] = None,
+) -> None:
+    """Measure each training candidate's pass rate (pass@k) with a model: the difficulty GRPO sees.
+
+    Every candidate of the mix's sources (before the mix is sampled) is answered k times with the
+    training template and TRL's sampling settings (train.grpo temperature, top_p, max_completion_length),
+    through the evaluation engine (hf or vLLM, eval.data_parallel_size workers, a completion store a
+    rerun resumes from). Writes a grading file (one row per item: pass rate, k, unparseable and
+    truncated shares, mean tokens) and prints the pass-rate histogram per source with the share of
+    items GRPO cannot learn from (pass rate 0 or 1). Then `medr1 prepare-data --set data.grading_file=FILE
+    --set data.pass_rate_band=[0.1,0.9]` keeps the learnable ones, and data.curriculum orders by them.
+    """
+    from medr1_cli.grade import run_grade
+
+    resolved = _resolve(config, overrides, **{
+        "data.dataset": ("--dataset", dataset),
+        "model.name_or_path": ("--model", model),
+        "eval.backend": ("--backend", backend),
+    })
+    run_grade(resolved, k=k, output=output, limit=limit)
+
+
+@app.command()
+@_friendly_errors
 def export(
     run: Annotated[
         Optional[str], typer.Argument(

@@ -258,7 +258,15 @@ class DataSection(_Section):
         16, ge=2, description="With interleave: every run of this many items holds easy and hard ones."
     )
     grading_file: str | None = Field(
-        None, description="JSONL of {id, pass_rate} that replaces metadata-based difficulty where given."
+        None, description="A grading file (`medr1 grade`, or JSONL of your own {id, pass_rate}): measured difficulty "
+        "(1 − pass rate) replaces metadata-based difficulty where it has the item; with pass_rate_band it also "
+        "filters the candidates.",
+    )
+    pass_rate_band: tuple[float, float] | None = Field(
+        None,
+        description="Keep only candidates whose graded pass rate lies in [low, high] (both included), e.g. "
+        "[0.1, 0.9] drops items the grading model always or never solves, from which GRPO learns nothing. "
+        "Candidates the grading file does not have are kept. Needs data.grading_file.",
     )
     on_overlap: Literal["drop", "error", "warn"] = Field(
         "drop",
@@ -312,6 +320,19 @@ class DataSection(_Section):
                 f"mix '{self.dataset}' uses source(s) {unknown} that data.sources does not define"
                 + "".join(did_you_mean(u, self.sources) for u in unknown),
             )
+        return self
+
+    @model_validator(mode="after")
+    def _band_is_a_range_of_pass_rates(self) -> DataSection:
+        if self.pass_rate_band is None:
+            return self
+        low, high = self.pass_rate_band
+        if not 0.0 <= low <= high <= 1.0:
+            raise _invalid("pass_rate_band", list(self.pass_rate_band),
+                           "must be [low, high] with 0 ≤ low ≤ high ≤ 1, e.g. [0.1, 0.9]")
+        if not self.grading_file:
+            raise _invalid("pass_rate_band", list(self.pass_rate_band),
+                           "filters by graded pass rates: set data.grading_file too (write one with `medr1 grade`)")
         return self
 
     @model_validator(mode="after")
@@ -481,7 +502,9 @@ class EvalSection(_Section):
         if not isinstance(data, dict) or data.get("protocol") not in PROTOCOLS:
             return data
         fixed, defaults = PROTOCOLS[data["protocol"]]
-        return {**defaults, **data, **fixed}
+        # A value still at medr1's default counts as unset: a run's written-out config lists every key.
+        mine = {k: v for k, v in data.items() if k not in defaults or v != cls.model_fields[k].default}
+        return {**defaults, **mine, **fixed}
 
 
 # -------------------------------------------------------------------------------------- export

@@ -402,3 +402,42 @@ def test_a_vllm_server_gpu_count_that_cannot_shard_the_model_is_refused(tmp_path
     assert "train.vllm_server_gpus 3" in caught.value.message and "use one of 1, 2, 4" in caught.value.message
     ok = resolve_config("huatuo-o1-7b-mix", ["train.vllm_server_gpus=2", "train.gpus=8"])
     preflight.check(ok, preflight.plan_layout(ok, 8), extra_args=[], dry_run=True, sizes=QWEN25_7B)
+
+
+# ------------------------------------------------------------------------ review follow-ups
+def test_a_data_parallel_worker_accepts_its_own_layout_on_the_gpus_it_sees(tmp_path):
+    from medr1_cli.evaluate.parallel import gpus_per_worker, worker_config
+
+    config = resolve_config("tiny", [f"eval.output_dir={tmp_path}", "eval.data_parallel_size=2", "eval.gpus=8"])
+    per_worker = gpus_per_worker(config, 8, QWEN25_7B)
+    assert gpus_per_worker(worker_config(config, per_worker), 4, QWEN25_7B) == 4  # the 4 GPUs of its mask
+
+
+def test_single_with_train_gpus_1_on_a_machine_with_more_still_masks_to_one(monkeypatch, tmp_path):
+    from medr1_cli.train import command, preflight
+
+    plans = []
+    monkeypatch.setattr(preflight, "detect_gpus", lambda: 4)
+    monkeypatch.setattr(command, "validate_grpo", lambda config, layout: None)
+    monkeypatch.setattr(command, "execute", lambda plan, console: plans.append(plan) or 0)
+    monkeypatch.setattr("medr1_cli.train.grpo.prepared_dataset", lambda *a, **k: None)
+    config = resolve_config("tiny", [f"train.output_dir={tmp_path / 'run'}", "train.gpus=1"])
+    command.run_train(config)
+    assert plans and plans[0].train.env["CUDA_VISIBLE_DEVICES"] == "0"
+
+
+def test_adapters_vllm_refuses_are_refused_before_it_starts(lora_folder, tmp_path):
+    from medr1_cli.evaluate.generate import vllm_engine
+
+    config = resolve_config("tiny", [f"eval.output_dir={tmp_path}"])
+    adapter = json.loads((lora_folder / "adapter_config.json").read_text())
+    for name, change, words in (("no-r", {"r": None}, "no rank r"), ("dora", {"use_dora": True}, "DoRA"),
+                                ("pattern", {"rank_pattern": {"q_proj": 64}}, None)):
+        folder = tmp_path / name
+        shutil.copytree(lora_folder, folder)
+        (folder / "adapter_config.json").write_text(json.dumps({**adapter, **change}))
+        if words is None:
+            assert vllm_engine(config, str(folder)).lora_rank == 64  # the largest rank any module has
+            continue
+        with pytest.raises(ConfigError, match=words):
+            vllm_engine(config, str(folder))

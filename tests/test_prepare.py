@@ -78,7 +78,7 @@ def test_metadata_difficulty_ranks_sources_and_subtypes():
 def test_grading_file_overrides_metadata(tmp_path):
     path = tmp_path / "grades.jsonl"
     path.write_text('{"id": "medqa-0001", "pass_rate": 0.9}\n{"id": "medqa-0002", "pass_rate": 0.0}\n')
-    records, graded = with_difficulty([record(1), record(2), record(3)], read_grading_file(path))
+    records, graded = with_difficulty([record(1), record(2), record(3)], read_grading_file(path).rates)
     assert [r.metadata.difficulty for r in records] == [pytest.approx(0.1), 1.0, 0.3] and graded == 2
     path.write_text('{"id": "x", "pass_rate": 0.5}\n{"id": "y"}\n')
     with pytest.raises(DataError, match=rf"{path}:2: expected"):

@@ -80,10 +80,12 @@ def test_truncated_means_the_token_limit_was_hit_and_format_failures_are_counted
 # ----------------------------------------------------------------------- the reference scorer
 @pytest.mark.parametrize("reply, first, last, source", [
     ("## Thinking\nMaybe the answer is A.\n## Final Response\nThe answer is B, not D.", "B", "B", "answer_is"),
-    ("The answer is A... on reflection the answer is (C)", "A", "C", "answer_is"),
+    ("The answer is A... on reflection the answer is C", "A", "C", "answer_is"),
+    ("the Answer is: **B**", "B", "B", "lone_letter"),  # the reference's phrase is lowercase, letter right after
     ("I would pick B over D here", "B", "D", "lone_letter"),
     ("pulmonary atresia fits; tetralogy of fallot does not", "B", "A", "option_text"),
     ("a shunt lesion of the great arteries", "C", "C", "closest"),  # always some option
+    ("The answer is a defect of outflow; A 45-year-old would differ. Choose (D).", "D", "D", "lone_letter"),
 ])
 def test_the_reference_rule_reads_first_and_last_matches(reply, first, last, source):
     verdict = reference_verdict(reply, CARDIAC)
@@ -91,7 +93,7 @@ def test_the_reference_rule_reads_first_and_last_matches(reply, first, last, sou
 
 
 def test_the_reference_figure_takes_the_better_of_first_and_last_and_drops_empty_replies():
-    verdicts = [(reference_verdict("The answer is A... on reflection the answer is (C)", CARDIAC), "C"),
+    verdicts = [(reference_verdict("The answer is A... on reflection the answer is C", CARDIAC), "C"),
                 (reference_verdict("The answer is B. Later: the answer is D.", CARDIAC), "B"),
                 (reference_verdict("B", CARDIAC), "B"),
                 (reference_verdict("   ", CARDIAC), "A")]
@@ -146,3 +148,37 @@ def test_the_baseline_recipes_dry_run_with_the_reference_counts(recipe, tmp_path
     for benchmark, rows in (("medmcqa", 4183), ("medqa", 1273), ("pubmedqa", 1000), ("mmlu_pro_med", 1535),
                             ("gpqa_med", 390)):
         assert f"│ {benchmark}" in result.output and f" {rows} " in result.output
+
+
+def test_protocol_defaults_apply_to_a_written_out_config(tmp_path):
+    """A run folder's medr1_config.yaml lists every key at its value; medr1's defaults there count as unset."""
+    written = tmp_path / "medr1_config.yaml"
+    written.write_text(resolve_config("demo-cpu").to_yaml())
+    e = resolve_config(str(written), ["eval.protocol=huatuo"]).eval
+    assert (e.temperature, e.top_p, e.n_samples) == (0.5, 0.9, 3)
+    assert e.max_new_tokens == 32  # the demo's own budget is not medr1's default: kept
+
+
+def test_a_template_that_prefills_think_makes_cut_off_reasoning_unfinished(tmp_path, monkeypatch):
+    from medr1_cli.evaluate import run
+    from medr1_cli.evaluate.generate import Generation
+
+    template = tmp_path / "qwq.jinja"
+    template.write_text("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+                        "{% if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}")
+    monkeypatch.setattr(run, "make_backend", lambda config, path: (
+        "hf", lambda requests: [Generation("Okay, the answer is B? Wait, no, let me reconsider option C", 12, True)
+                                for _ in requests]))
+    results = run.run_evaluation(resolve_config("tiny", [f"eval.output_dir={tmp_path / 'eval'}", "eval.benchmarks=[demo]",
+                                                         "eval.template=no-think", f"model.chat_template={template}"]))
+    assert results["require_think"] is True
+    bench = results["benchmarks"]["demo"]
+    assert bench["accuracy"] == 0 and all(i["truncated"] and i["predictions"] == [None] for i in bench["items"])
+
+
+def test_report_takes_results_from_before_protocols_as_medr1s(tmp_path):
+    from medr1_cli.evaluate.report import _setting
+
+    old = {"config": {"eval": {"template": "r1"}}}
+    assert _setting(old, "eval", "protocol") == "medr1" == _setting({"config": {"eval": {"protocol": "medr1"}}},
+                                                                     "eval", "protocol")

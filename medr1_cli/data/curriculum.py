@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from medr1_cli.data.record import QARecord
 from medr1_cli.data.sources import read_text
@@ -29,14 +30,26 @@ def metadata_difficulty(record: QARecord) -> float:
     return round(score, 3)
 
 
-def read_grading_file(path: str | Path) -> dict[str, float]:
-    """id -> pass rate in [0, 1], from JSONL rows {"id": ..., "pass_rate": ...}."""
+@dataclass(frozen=True)
+class Grading:
+    rates: dict[str, float]  # id -> pass rate
+    header: dict[str, Any]  # how `medr1 grade` measured them (empty for a file of one's own)
+    path: str
+
+
+def read_grading_file(path: str | Path) -> Grading:
+    """id -> pass rate in [0, 1], from JSONL rows {"id": ..., "pass_rate": ...} (after the header line
+    `medr1 grade` writes); every defective row is reported at once."""
+    from medr1_cli.grade import HEADER_KEY
+
     path = Path(path)
     if path.is_dir():
         raise DataError(f"data.grading_file: {path} is a folder, not a JSONL file of {{\"id\", \"pass_rate\"}}")
     if not path.is_file():
-        raise DataError(f"data.grading_file: {path} does not exist")
-    rates = {}
+        raise DataError(f"data.grading_file: {path} does not exist", hint="write one with `medr1 grade`")
+    rates: dict[str, float] = {}
+    header: dict[str, Any] = {}
+    problems: list[str] = []
     for number, line in enumerate(read_text(path).split("\n"), 1):
         if not line.strip():
             continue
@@ -44,16 +57,24 @@ def read_grading_file(path: str | Path) -> dict[str, float]:
             row = json.loads(line)
             if not isinstance(row, dict):
                 raise TypeError(f"a JSON {type(row).__name__}, not an object")
+            if HEADER_KEY in row:
+                header = dict(row[HEADER_KEY])
+                continue
             rate = float(row["pass_rate"])
             item = str(row["id"])
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-            raise DataError(
-                f"{path}:{number}: expected {{\"id\": ..., \"pass_rate\": 0..1}} ({type(err).__name__}: {err})"
-            ) from None
+            problems.append(f"{path}:{number}: expected {{\"id\": ..., \"pass_rate\": 0..1}} ({type(err).__name__}: {err})")
+            continue
         if not 0.0 <= rate <= 1.0:
-            raise DataError(f"{path}:{number}: pass_rate {rate} is outside 0..1")
-        rates[item] = rate
-    return rates
+            problems.append(f"{path}:{number}: pass_rate {rate} is outside 0..1")
+        elif item in rates:
+            problems.append(f"{path}:{number}: id {item} is graded twice")
+        else:
+            rates[item] = rate
+    if problems:
+        shown = "\n".join(problems[:20]) + (f"\n… {len(problems) - 20} more" if len(problems) > 20 else "")
+        raise DataError(f"data.grading_file: {len(problems)} defective row(s):\n{shown}")
+    return Grading(rates, header, str(path))
 
 
 def with_difficulty(records: list[QARecord], grading: dict[str, float] | None) -> tuple[list[QARecord], int]:

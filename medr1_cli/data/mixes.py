@@ -90,8 +90,9 @@ def pick(
             raise DataError(
                 f"source '{source}': asked for {count} questions; {share}, but only {len(groups[name]) - rejected} "
                 f"of its {len(groups[name])} candidates are usable ({rejected} removed: overlap with evaluation "
-                "sets or prompts too long)",
-                hint=f"lower data.mixes.<mix>.{source}, raise data.max_prompt_tokens, or use a fraction or 'all'",
+                "sets, prompts too long, or pass rates outside data.pass_rate_band)",
+                hint=f"lower data.mixes.<mix>.{source}, raise data.max_prompt_tokens, widen data.pass_rate_band, or "
+                "use a fraction or 'all'",
             )
         chosen.extend(taken)
     return Pick(source, amount, len(pool), examined, chosen)

@@ -23,7 +23,7 @@ from rich.table import Table
 
 from medr1_cli import __version__
 from medr1_cli.config import RESOLVED_CONFIG_NAME, Medr1Config
-from medr1_cli.data.curriculum import order, read_grading_file, with_difficulty
+from medr1_cli.data.curriculum import Grading, order, read_grading_file, with_difficulty
 from medr1_cli.data.decontam import EvalIndex
 from medr1_cli.data.formats import LoadOptions, Loaded, benchmark_of_source, load_records
 from medr1_cli.data.mixes import pick
@@ -59,6 +59,8 @@ class SourceReport:
     skipped: dict[str, int] = field(default_factory=dict)
     dropped_overlap: int = 0
     dropped_too_long: int = 0
+    dropped_pass_rate: int = 0  # graded outside data.pass_rate_band
+    pass_rates: dict[str, int] | None = None  # candidates per pass-rate band (below, within, above, ungraded)
     requested: Any = None
     available: int = 0
     examined: int = 0  # candidates checked (overlap, prompt length) before the quota was met
@@ -121,6 +123,10 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
     if index is None:
         warnings.append("eval.data names no evaluation set: training items were not checked for contamination")
 
+    grading = read_grading_file(data.grading_file) if data.grading_file else None
+    if grading is not None:
+        warnings += _grading_warnings(grading, config, pools)
+    band = data.pass_rate_band
     prompt_tokens = _prompt_token_counter(config, console)
     chosen_all: list[QARecord] = []
     chosen_by_source: dict[str, list[QARecord]] = {}
@@ -133,7 +139,12 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
             counts = prompt_tokens(candidates) if prompt_tokens else [None] * len(candidates)
             for record, count in zip(candidates, counts, strict=True):
                 overlap = index.find(record, report.spec) if index and data.on_overlap == "drop" else None
-                if overlap:
+                rate = grading.rates.get(record.id) if grading is not None and band else None
+                if rate is not None and not band[0] <= rate <= band[1]:
+                    report.dropped_pass_rate += 1
+                    dropped.append(_dropped(record, "pass rate outside data.pass_rate_band",
+                                            f"{rate:g} not in [{band[0]:g}, {band[1]:g}]"))
+                elif overlap:
                     report.dropped_overlap += 1
                     dropped.append(_dropped(record, "overlaps an evaluation set",
                                             f"{overlap.kind} match with {overlap.eval_id}"))
@@ -156,6 +167,8 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
             report.held_out = sorted(r.id for r in pool if r.id not in picked)
         chosen_all.extend(chosen.chosen)
         chosen_by_source[name] = chosen.chosen
+        if grading is not None and band:
+            report.pass_rates = _band_counts(pool, grading.rates, band)
 
     if index and data.on_overlap in ("error", "warn"):
         spec_of = {r.id: reports[name].spec for name, records in chosen_by_source.items() for r in records}
@@ -169,8 +182,7 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
         for record, hit in overlapping:
             warnings.append(f"{record.id} overlaps {hit.eval_id} ({hit.kind} match) and was kept (on_overlap: warn)")
 
-    grading = read_grading_file(data.grading_file) if data.grading_file else None
-    graded_records, graded = with_difficulty(chosen_all, grading)
+    graded_records, graded = with_difficulty(chosen_all, grading.rates if grading else None)
     ordered = order(graded_records, data.curriculum, seed=data.seed, batch_size=data.curriculum_batch_size)
     if not ordered:
         raise DataError("the mix selected no question")
@@ -194,7 +206,9 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
         },
         "max_prompt_tokens": data.max_prompt_tokens,
         "difficulty": {"from_grading_file": graded, "from_metadata": len(ordered) - graded,
-                       "grading_file": data.grading_file},
+                       "grading_file": data.grading_file, "pass_rate_band": list(band) if band else None,
+                       "graded_ids": sorted(r.id for r in ordered if grading and r.id in grading.rates),
+                       "grading": grading.header if grading else None},
         "dropped": dropped,
         "warnings": warnings,
         "training_ids": [record.id for record in ordered],
@@ -241,6 +255,36 @@ def _load_source(name: str, spec: str, config: Medr1Config, options: LoadOptions
     except DataError as err:
         raise DataError(f"data.sources.{name}: {err.message}", hint=err.hint) from None
     return loaded, raw
+
+
+def _grading_warnings(grading: Grading, config: Medr1Config, pools: dict[str, list[QARecord]]) -> list[str]:
+    """A grading file of other items is an error; one measured another way is worth a warning."""
+    candidates = {r.id for pool in pools.values() for r in pool}
+    known = candidates & grading.rates.keys()
+    if not known:
+        example = ", ".join(sorted(grading.rates)[:3])
+        raise DataError(f"data.grading_file: none of its {len(grading.rates)} ids ({example}, …) is a candidate of "
+                        f"mix {config.data.dataset}", hint="grade this mix: medr1 grade -c CONFIG (same data.dataset "
+                        "and sources)")
+    warnings = []
+    header = grading.header
+    for key, mine in (("template", config.data.template), ("model", config.model.name_or_path)):
+        if header.get(key) is not None and header[key] != mine:
+            warnings.append(f"data.grading_file was graded with {key} {header[key]}, this config uses {mine}: its pass "
+                            "rates describe another setting")
+    if len(known) < len(candidates):
+        warnings.append(f"data.grading_file grades {len(known)} of the mix's {len(candidates)} candidates; the others "
+                        "keep metadata difficulty" + (" and pass the pass-rate band" if config.data.pass_rate_band else ""))
+    return warnings
+
+
+def _band_counts(pool: list[QARecord], rates: dict[str, float], band: tuple[float, float]) -> dict[str, int]:
+    counts = {"below": 0, "within": 0, "above": 0, "ungraded": 0}
+    for record in pool:
+        rate = rates.get(record.id)
+        key = "ungraded" if rate is None else "below" if rate < band[0] else "above" if rate > band[1] else "within"
+        counts[key] += 1
+    return counts
 
 
 def _dropped(record: QARecord, reason: str, detail: str) -> dict[str, str]:
@@ -347,15 +391,23 @@ def _write_outputs(output: Path, rows: list[dict], manifest: dict, config: Medr1
 
 def _print_summary(console, reports, output: Path, rows: int, warnings: list[str], seconds: float) -> None:
     table = Table(title=f"prepared {rows} training questions in {seconds:.1f} s")
-    for column in ("source", "format", "questions", "skipped", "overlap", "too long", "chosen", "held out"):
+    banded = any(r.pass_rates is not None for r in reports.values())
+    columns = ("source", "format", "questions", "skipped", "overlap", "too long", *(("pass rate",) if banded else ()),
+               "chosen", "held out")
+    for column in columns:
         text = column in ("source", "format")
         table.add_column(column, justify="left" if text else "right", no_wrap=text)
     for r in reports.values():
         table.add_row(
             r.name, r.format, str(r.loaded), str(sum(r.skipped.values())), str(r.dropped_overlap),
-            str(r.dropped_too_long), str(len(r.chosen)), str(len(r.held_out)) if r.stratified_by else "—",
+            str(r.dropped_too_long), *((str(r.dropped_pass_rate),) if banded else ()), str(len(r.chosen)),
+            str(len(r.held_out)) if r.stratified_by else "—",
         )
     console.print(table)
+    for r in reports.values():
+        if r.pass_rates is not None:
+            console.print(f"{escape(r.name)}: candidates by graded pass rate — " + ", ".join(
+                f"{count} {band}" for band, count in r.pass_rates.items()) + " the band")
     for r in reports.values():
         if r.skipped:
             listed = ", ".join(f"{count} {reason}" for reason, count in r.skipped.items())

@@ -288,17 +288,23 @@ def vllm_engine(config: Medr1Config, model_path: str) -> VllmEngine:
     reference = inspect_model(model_path, config.model.revision)
     if reference.adapter is None:
         return VllmEngine(model_path, model_path, config.model.revision, None, reference.sharded_sizes)
-    rank = int(reference.adapter.get("r") or 8)
+    adapter = reference.adapter
+    fix = "export the merged model (`medr1 export`) and evaluate that, or use --backend hf"
+    if not isinstance(adapter.get("r"), int):
+        raise ConfigError(f"{model_path}: adapter_config.json has no rank r, which vLLM needs to serve it", hint=fix)
+    if adapter.get("use_dora"):
+        raise ConfigError(f"{model_path}: a DoRA adapter (use_dora), which vLLM cannot serve", hint=fix)
+    rank = max([adapter["r"], *(v for v in (adapter.get("rank_pattern") or {}).values() if isinstance(v, int))])
     served = next((r for r in VLLM_LORA_RANKS if r >= rank), None)
     if served is None:
         raise ConfigError(f"{model_path}: LoRA rank {rank} is above the largest vLLM serves ({VLLM_LORA_RANKS[-1]})",
-                          hint="export the merged model (`medr1 export`) and evaluate that, or use --backend hf")
-    if reference.adapter.get("modules_to_save"):
+                          hint=fix)
+    if adapter.get("modules_to_save"):
         raise ConfigError(f"{model_path}: the adapter also trains whole modules (modules_to_save), which vLLM cannot "
-                          "serve as LoRA", hint="export the merged model (`medr1 export`) and evaluate that, or use --backend hf")
+                          "serve as LoRA", hint=fix)
     own_tokenizer = any(model_file(model_path, name) for name in ("tokenizer.json", "tokenizer_config.json"))
-    return VllmEngine(reference.base, model_path if own_tokenizer else reference.base,
-                      reference.adapter.get("revision"), served, reference.sharded_sizes)
+    return VllmEngine(reference.base, model_path if own_tokenizer else reference.base, adapter.get("revision"), served,
+                      reference.sharded_sizes)
 
 
 def resolve_backend(config: Medr1Config) -> str:

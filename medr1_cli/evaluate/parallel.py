@@ -104,6 +104,13 @@ def sharded_sizes(config: Medr1Config, model_path: str, backend: str) -> Sharded
     return inspect_model(model_path, config.model.revision).sharded_sizes
 
 
+def worker_config(config: Medr1Config, per_worker: int | None) -> Medr1Config:
+    """A worker's config: it sees only its own GPUs, so it is told its replica's size and that it is one
+    replica, rather than working the machine's layout out again."""
+    return config.model_copy(update={"eval": config.eval.model_copy(update={
+        "tensor_parallel_size": per_worker, "data_parallel_size": 1, "gpus": None})})
+
+
 def deal_batches(missing: dict[str, list[Request]], batch_size: int, workers: int) -> list[list[list[Request]]]:
     """Each worker's batches: the single-process batches of every benchmark, dealt out in turn."""
     batches = [chunk for requests in missing.values() for chunk in chunks_of(requests, batch_size)]
@@ -125,9 +132,7 @@ def generate_in_parallel(missing: dict[str, list[Request]], config: Medr1Config,
     console.print(f"{backend} layout: {describe_layout(config, gpus, per_worker, sizes)}")
     folder = store.path.parent / WORK_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    # A worker sees only its own GPUs: it is told its replica's size rather than working it out again.
-    worker_config = config.model_copy(update={"eval": config.eval.model_copy(update={"tensor_parallel_size": per_worker})})
-    atomic_write_text(folder / "medr1_config.yaml", worker_config.to_yaml())
+    atomic_write_text(folder / "medr1_config.yaml", worker_config(config, per_worker).to_yaml())
     workers = config.eval.data_parallel_size
     size = chunk_size(config, backend, sum(len(requests) for requests in missing.values()), workers)
     dealt = [b for b in deal_batches(missing, size, workers) if b]

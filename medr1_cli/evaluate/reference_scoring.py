@@ -5,8 +5,11 @@ The rule (HuatuoGPT-o1's evaluation, which produced the bundle's published numbe
 
 1. An empty completion is dropped from the denominator.
 2. The reply is cut at its last "## Final Response"; the part after it is read.
-3. "answer is X" phrases naming an option letter: the first and the last.
-4. Else an option letter standing alone as a word: the first and the last.
+3. "answer is X" — lowercase "answer is", only spaces, then a capital option letter standing alone:
+   the first and the last.
+4. Else a capital option letter standing alone as a word — except "A" followed by a space, the
+   article ("A 45-year-old man") — the first and the last. Like the reference, this reads the
+   pronoun "I" as option I where a question has nine or more options.
 5. Else an option's text found in the reply: the first and the last by position.
 6. Else the option closest to the reply by string similarity — it never says "no answer".
 
@@ -24,7 +27,8 @@ from typing import Literal
 Source = Literal["answer_is", "lone_letter", "option_text", "closest"]
 SOURCES: tuple[Source, ...] = ("answer_is", "lone_letter", "option_text", "closest")
 _FINAL_RESPONSE = "## Final Response"
-_ANSWER_IS = re.compile(r"answer\s+is\W{0,4}([A-Z])(?![A-Za-z])", re.IGNORECASE)
+_ANSWER_IS = re.compile(r"answer is\s*([A-Z])(?![A-Za-z0-9])")
+_LONE_LETTER = re.compile(r"(?<![A-Za-z0-9])(?!A )([A-Z])(?![A-Za-z0-9])")
 
 
 @dataclass(frozen=True)
@@ -42,10 +46,10 @@ def reference_verdict(completion: str, options: dict[str, str]) -> ReferenceVerd
     cut = text.rfind(_FINAL_RESPONSE)
     if cut >= 0:
         text = text[cut + len(_FINAL_RESPONSE):]
-    letters = [m[1].upper() for m in _ANSWER_IS.finditer(text) if m[1].upper() in options]
+    letters = [m[1] for m in _ANSWER_IS.finditer(text) if m[1] in options]
     if letters:
         return ReferenceVerdict(letters[0], letters[-1], "answer_is")
-    lone = [m[1] for m in re.finditer(r"(?<![A-Za-z0-9])([A-Z])(?![A-Za-z0-9])", text) if m[1] in options]
+    lone = [m[1] for m in _LONE_LETTER.finditer(text) if m[1] in options]
     if lone:
         return ReferenceVerdict(lone[0], lone[-1], "lone_letter")
     lowered = text.lower()

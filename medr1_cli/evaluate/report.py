@@ -18,7 +18,7 @@ from rich.table import Table
 
 from medr1_cli.errors import DataError
 from medr1_cli.evaluate.baseline import ALPHA
-from medr1_cli.evaluate.compare import PAIRING, compare, load_results
+from medr1_cli.evaluate.compare import PAIRING, compare, load_results, protocol_of
 from medr1_cli.evaluate.run import BELOW_CHANCE, accuracy_cell
 from medr1_cli.fsutil import atomic_write_text, check_writable_folder
 
@@ -76,8 +76,7 @@ def _check_comparable(runs: list[tuple[Path, dict[str, Any]]]) -> None:
             problems.append(f"the generation settings of {', '.join(map(str, unknown))} are unknown (no config recorded)")
             continue
         named = [f"{section}.{key}: {mine!r} in {path}, {theirs!r} in {base_path}" for section, key in SETTINGS
-                 if (mine := results["config"].get(section, {}).get(key))
-                 != (theirs := base["config"].get(section, {}).get(key))]
+                 if (mine := _setting(results, section, key)) != (theirs := _setting(base, section, key))]
         problems += named
         if not named and results.get("settings_fingerprint") != base.get("settings_fingerprint"):
             problems.append(f"generation settings (backend, chat template, image size range): fingerprint "
@@ -87,6 +86,12 @@ def _check_comparable(runs: list[tuple[Path, dict[str, Any]]]) -> None:
         raise DataError("these results were not scored alike, so a table would compare unlike things:\n"
                         + "\n".join(f"  • {p}" for p in problems),
                         hint="evaluate every model with the same config and items (medr1 evaluate -c CONFIG -m MODEL)")
+
+
+def _setting(results: dict[str, Any], section: str, key: str) -> Any:
+    if (section, key) == ("eval", "protocol"):
+        return protocol_of(results)  # results from before protocols were medr1's
+    return results["config"].get(section, {}).get(key)
 
 
 def _difference(paired: dict[str, Any] | None) -> str:

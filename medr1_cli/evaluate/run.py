@@ -87,7 +87,7 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
     missing = {name: [r for r in reqs if r.key not in store.done] for name, reqs in requests.items()}
     generated = sum(len(m) for m in missing.values())
     try:
-        backend_name, lm_eval_metrics = _generate_missing(missing, data, config, model_path, store, output,
+        backend_name, lm_eval_metrics = generate_missing(missing, data, config, model_path, store, output,
                                                           f"{model_id}-{settings_id}", console)
     except KeyboardInterrupt:
         kept = len(CompletionStore(store.path).done)
@@ -98,7 +98,7 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
     console.print(f"{generated} completions generated ({config.eval.engine} engine, {backend_name}), "
                   f"{sum(len(r) for r in requests.values()) - generated} reused from {escape(str(store.path))}")
 
-    thinks = TEMPLATES[config.eval.template].thinks
+    thinks = require_think(config, model_path, console)
     scores = {name: score(bench, requests[name], store, thinks) for name, bench in data.items()}
     results = {
         "medr1_version": __version__,
@@ -106,6 +106,7 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
         "model_fingerprint": model_id,
         "settings_fingerprint": settings_id,
         "protocol": config.eval.protocol,
+        "require_think": thinks,  # a reply that never closes its reasoning is unfinished (wrong)
         "engine": config.eval.engine,
         "backend": backend_name,
         "lm_eval_metrics": lm_eval_metrics,  # lm-eval's own figures for what it generated in this run
@@ -123,7 +124,7 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
     return results
 
 
-def _generate_missing(missing: dict[str, list[Request]], data: dict[str, BenchmarkData], config: Medr1Config,
+def generate_missing(missing: dict[str, list[Request]], data: dict[str, BenchmarkData], config: Medr1Config,
                       model_path: str, store: CompletionStore, output: Path, run_id: str,
                       console: Console) -> tuple[str, dict | None]:
     """Generate what the store lacks with the configured engine; (backend used, lm-eval's own figures)."""
@@ -160,6 +161,22 @@ def _generate(missing: dict[str, list[Request]], backend, store: CompletionStore
                 generate_chunk(backend, chunk, store)
                 done += len(chunk)
                 progress.update(task, completed=done, rate=f"{done / (time.perf_counter() - started):.2f} items/s")
+
+
+def require_think(config: Medr1Config, model_path: str, console: Console) -> bool:
+    """Whether replies must close their reasoning: the template asks for <think> (r1), or the model's chat
+    template pre-fills it (QwQ, R1 distills), so that a reply cut off mid-thought is never read as an answer."""
+    if TEMPLATES[config.eval.template].thinks:
+        return True
+    from medr1_cli.models.loading import load_processing_class, template_prefills_think
+
+    try:
+        processor = load_processing_class(config.model, model_path)
+    except (OSError, ValueError) as err:  # scoring stored completions of a model whose files are gone
+        console.print(f"[yellow]could not read the chat template of {escape(model_path)} ({type(err).__name__}); "
+                      "assuming it does not pre-fill <think>[/]")
+        return False
+    return bool(getattr(processor, "chat_template", None)) and template_prefills_think(processor)
 
 
 def score(bench: BenchmarkData, requests: list[Request], store: CompletionStore, thinks: bool) -> dict[str, Any]:
@@ -217,6 +234,9 @@ def score(bench: BenchmarkData, requests: list[Request], store: CompletionStore,
         "samples": len(requests) // max(1, len(items)),
         "per_sample_accuracy": per_sample,
         "reference_scorer": reference_figures([(by_item[i["id"]][0]["reference"], i["answer"]) for i in items]),
+        "reference_scorer_per_sample": [
+            reference_figures([(by_item[i["id"]][k]["reference"], i["answer"]) for i in items])["accuracy"]
+            for k in range(n_samples)],
         "mean_at_n": sum(i["mean_correct"] for i in items) / len(items),
         "majority_at_n": sum(i["majority_correct"] for i in items) / len(items),
         "breakdown": {
@@ -274,8 +294,11 @@ def print_results(console: Console, results: dict[str, Any], *, breakdown: bool)
             values = b["per_sample_accuracy"]
             mean = sum(values) / len(values)
             sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+            reference = b.get("reference_scorer_per_sample") or []
+            reference_mean = f"; reference scorer {100 * sum(reference) / len(reference):.1f} % mean" if reference else ""
             console.print(f"{escape(b['title'])}: {len(values)} samples, accuracy {100 * mean:.1f} ± {100 * sd:.1f} % "
-                          f"(mean ± sd over samples; majority@{len(values)} {100 * b['majority_at_n']:.1f} %)")
+                          f"(mean ± sd over samples; the table shows the first; majority@{len(values)} "
+                          f"{100 * b['majority_at_n']:.1f} %{reference_mean})")
     below = [b["title"] for b in results["benchmarks"].values() if b.get("below_chance")]
     if below:
         console.print(f"[red]below chance[/] on {escape(', '.join(below))}: worse than answering at random")

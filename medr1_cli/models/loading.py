@@ -49,3 +49,11 @@ def load_processing_class(section, path: str, **kwargs: Any):
     if (template := chat_template_text(section)) is not None:
         processor.chat_template = template
     return processor
+
+
+def template_prefills_think(tokenizer) -> bool:
+    """Does the chat template write `<think>` itself after the generation prompt (QwQ, R1 distills)?"""
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "?"}], tokenize=False, add_generation_prompt=True
+    )
+    return text.rstrip().endswith("<think>")

@@ -28,6 +28,9 @@ def run_train(
     extra_args = extra_args or []
     check_writable_folder(config.train.output_dir, "train.output_dir")
     gpus = config.train.gpus if config.train.gpus is not None else preflight.detect_gpus()
+    if config.train.topology == "single" and not (dry_run or slurm is not None):
+        # one training process: what matters is how many GPUs it would see, whatever train.gpus plans
+        gpus = max(gpus, preflight.detect_gpus())
     if slurm is not None and (gpus == 0 or config.train.topology == "single"):
         raise ConfigError(
             "--slurm writes a multi-GPU job: it needs topology multi, colocate or server and train.gpus "

@@ -56,8 +56,8 @@ VISION_MODULES_PATTERN = r".*(^|\.)(" + "|".join(VISION_MODULES) + r")(\.|$).*"
 # TRL still uses transformers' gradient-checkpointing names that v5 deprecates; nothing a user can change.
 warnings.filterwarnings("ignore", category=FutureWarning, message=".*gradient_checkpointing.*")
 COMPLETIONS_NAME = "completions.jsonl"
-# What a model needs to load (configs, weights, tokenizer, chat template, remote code), not other formats a repo holds.
-MODEL_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.py", "*.tiktoken"]
+# What a model needs besides its weights (configs, tokenizer, chat template, remote code).
+MODEL_FILES = ["*.json", "*.txt", "*.model", "*.jinja", "*.py", "*.tiktoken"]
 
 
 class _ReferenceModelKwargsNote(logging.Filter):
@@ -254,7 +254,10 @@ def revision_folder(path: str, revision: str | None) -> str:
         return path
     from huggingface_hub import snapshot_download
 
-    return snapshot_download(path, revision=revision, allow_patterns=MODEL_FILES)
+    folder = snapshot_download(path, revision=revision, allow_patterns=[*MODEL_FILES, "*.safetensors"])
+    if not any(Path(folder).glob("*.safetensors")):  # an older repo: PyTorch .bin weights only
+        folder = snapshot_download(path, revision=revision, allow_patterns=[*MODEL_FILES, "*.bin"])
+    return folder
 
 
 def is_vision_module(name: str) -> bool:
@@ -275,14 +278,6 @@ def quantization_config(config: Medr1Config):
     storage = {"bnb_4bit_quant_storage": compute} if zero3 else {}
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
                               bnb_4bit_compute_dtype=compute, **storage)
-
-
-def template_prefills_think(tokenizer) -> bool:
-    """Does the chat template write `<think>` itself after the generation prompt?"""
-    text = tokenizer.apply_chat_template(
-        [{"role": "user", "content": "?"}], tokenize=False, add_generation_prompt=True
-    )
-    return text.rstrip().endswith("<think>")
 
 
 def reward_functions(config: Medr1Config, *, think_prefilled: bool):
@@ -372,6 +367,7 @@ def run_training(config: Medr1Config, console: Console | None = None, *, may_pre
     from transformers.utils import logging as hf_logging
     from trl import GRPOTrainer
 
+    from medr1_cli.models.loading import template_prefills_think
     from medr1_cli.train.progress import RichProgress
     from medr1_cli.train.recorder import CompletionRecorder
 
