@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="medr1",
-    help="R1-Zero-style GRPO for medical reasoning: prepare data, train, evaluate and export.\n\n"
+    help="R1-Zero-style GRPO for medical reasoning: prepare data, grade, train, evaluate and export.\n\n"
     "Every command reads the same config file (-c), so one recipe drives the whole pipeline. "
     "Start with `medr1 demo`, which runs the pipeline on CPU with a small built-in model.",
     no_args_is_help=True,

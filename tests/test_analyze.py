@@ -257,6 +257,83 @@ def test_groups_whose_completions_all_earn_the_same_reward_are_counted(tmp_path)
     assert summary["training"]["overall"]["zero_variance"] == pytest.approx(2 / 3)
 
 
+
+def grouped_rows(per_step: list[list[list[float]]]) -> list[dict]:
+    """Completions whose accuracy values are given per step, per group (one prompt's completions)."""
+    return [{"step": step, "id": f"q{step}-{g}", "completion": "x", "tokens": 3, "rewards": {"accuracy": value}}
+            for step, groups in enumerate(per_step) for g, values in enumerate(groups) for value in values]
+
+
+def test_reward_trend_first_third_against_last_third(tmp_path):
+    # 7 steps, thirds of 2: steps 1–2 earn 1 in 1 of 4 completions, steps 6–7 in 3 of 4; the middle is ignored.
+    low, high = [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]], [[1.0, 1.0, 0.0, 1.0], [1.0, 0.0, 1.0, 1.0]]
+    steps = [low, low, [[1.0] * 4] * 2, [[1.0] * 4] * 2, [[0.0] * 4] * 2, high, high]
+    console = recording()
+    summary = run_analysis(hand_run(tmp_path / "run", grouped_rows(steps)), [], None, None, console)
+    trend = summary["training"]["trend"]
+    assert trend["steps_per_third"] == 2 and trend["first_steps"] == [1, 2] and trend["last_steps"] == [6, 7]
+    assert (trend["first_mean"], trend["last_mean"], trend["difference"]) == (0.25, 0.75, 0.5)
+    # every group of a third has the same mean, so no resample can differ: the interval is the point
+    assert trend["difference_ci95"] == [pytest.approx(0.5), pytest.approx(0.5)]
+    assert trend["rises"] and not trend["falls"] and trend["units"] == [4, 4]
+    assert trend["zero_variance_first_third"] == 0.0 == trend["zero_variance_last_third"]
+    assert json.loads((tmp_path / "run" / "analysis" / "summary.json").read_text())["training"]["trend"] == trend
+    text = shown(console)
+    assert ("reward trend: first third (steps 1–2) 0.250 → last third (steps 6–7) 0.750: difference +0.500, "
+            "95 % bootstrap interval +0.500 to +0.500 (4 and 4 groups resampled): rises; zero-var groups 0.0 % → 0.0 %"
+            ) in text
+
+
+def test_reward_trend_interval_matches_the_normal_approximation(tmp_path):
+    import random
+
+    rng = random.Random(1)
+    # 30 steps of 4 groups × 4 completions; success rate 0.3 in the first third, 0.5 in the last
+    rate = [0.3] * 10 + [0.4] * 10 + [0.5] * 10
+    steps = [[[float(rng.random() < p) for _ in range(4)] for _ in range(4)] for p in rate]
+    summary = run_analysis(hand_run(tmp_path / "run", grouped_rows(steps)), [], None, None, recording())
+    trend = summary["training"]["trend"]
+    first = [statistics.mean(g) for s in steps[:10] for g in s]
+    last = [statistics.mean(g) for s in steps[-10:] for g in s]
+    assert trend["difference"] == pytest.approx(statistics.mean(last) - statistics.mean(first))
+    se = (statistics.variance(first) / 40 + statistics.variance(last) / 40) ** 0.5
+    low, high = trend["difference_ci95"]
+    assert low < trend["difference"] < high
+    assert high - low == pytest.approx(2 * 1.96 * se, rel=0.15)  # bootstrap ≈ normal interval at n = 40 groups
+    assert (low + high) / 2 == pytest.approx(trend["difference"], abs=0.25 * se)
+    again = run_analysis(tmp_path / "run", [], tmp_path / "again", None, recording())["training"]["trend"]
+    assert again == trend  # a fixed seed: the same run gives the same interval
+
+
+def test_reward_trend_of_a_flat_run_holds_zero_and_zero_variance_is_averaged(tmp_path):
+    same = [[[1.0, 0.0], [1.0, 1.0]], [[0.0, 0.0], [0.0, 1.0]]]  # groups 0.5, 1, 0, 0.5
+    steps = [*same, *same, *same]
+    summary = run_analysis(hand_run(tmp_path / "run", grouped_rows(steps)), [], None, None, recording())
+    trend = summary["training"]["trend"]
+    assert trend["difference"] == 0.0 and trend["difference_ci95"][0] < 0 < trend["difference_ci95"][1]
+    assert not trend["rises"] and not trend["falls"]
+    assert [p["zero_variance"] for p in summary["training"]["per_step"]] == [0.5, 0.5] * 3
+    assert trend["zero_variance_first_third"] == 0.5 == trend["zero_variance_last_third"]
+    # fewer than 3 steps: no thirds to compare
+    short = run_analysis(hand_run(tmp_path / "short", grouped_rows(same)), [], None, None, console := recording())
+    assert short["training"]["trend"] is None
+    assert "reward trend: needs at least 3 steps with rewards (2 here)" in shown(console)
+
+
+def test_reward_trend_from_the_trainer_log_alone(tmp_path):
+    run = tmp_path / "old-run"
+    run.mkdir()
+    log = [{"step": i + 1, "reward": r, "frac_reward_zero_std": z}
+           for i, (r, z) in enumerate([(0.1, 0.5), (0.3, 0.5), (0.2, 0.0), (0.4, 0.0), (0.9, 0.0), (0.7, 0.25)])]
+    (run / "trainer_state.json").write_text(json.dumps({"global_step": 6, "log_history": log}))
+    trend = run_analysis(run, [], None, None, recording())["training"]["trend"]
+    assert (trend["first_mean"], trend["last_mean"]) == (pytest.approx(0.2), pytest.approx(0.8))
+    assert trend["unit"].startswith("step") and trend["units"] == [2, 2]
+    assert trend["zero_variance_first_third"] == 0.5 and trend["zero_variance_last_third"] == 0.125
+    # two steps a side: the resampled means are 0.1, 0.2 or 0.3 and 0.7, 0.8 or 0.9
+    assert 0.4 - 1e-9 <= trend["difference_ci95"][0] and trend["difference_ci95"][1] <= 0.8 + 1e-9 and trend["rises"]
+
+
 def test_custom_phrases_replace_the_default_list(tmp_path):
     summary = run_analysis(hand_run(tmp_path / "run"), [], tmp_path / "out", ["labs", "the answer is"], recording())
     r = summary["training"]["reflection"]

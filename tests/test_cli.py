@@ -44,7 +44,8 @@ def test_top_level_help_lists_every_command():
     # the names in the Commands section itself (several also appear in the help's prose)
     listed = result.output.split("Commands:", 1)[1].splitlines()
     names = {line.split()[0] for line in listed if line.startswith("  ") and line.split()}
-    assert names == {"prepare-data", "train", "evaluate", "export", "benchmarks", "analyze", "demo", "config", "report"}
+    assert names == {"prepare-data", "train", "evaluate", "export", "benchmarks", "analyze", "demo", "config", "report",
+                     "grade"}
 
 
 def test_export_of_a_missing_run_says_what_to_give_and_writes_nothing(tmp_path):

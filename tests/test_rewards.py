@@ -254,3 +254,17 @@ def test_a_reward_of_your_own_by_import_path_pickles_and_keeps_its_name():
     again = pickle.loads(pickle.dumps(own))  # TRL's asynchronous rollout workers pickle rewards
     assert again(prompts=["p"] * 2, completions=["a", "b"], completion_ids=[[2, 4, 5, 7], [1]]) == [0.5, 0.0]
     assert columns_needed([name, "format"]) == set()
+
+
+def test_the_format_rewards_check_the_answer_form_the_template_asks_for():
+    from medr1_cli.config import resolve_config
+    from medr1_cli.train.grpo import reward_functions
+
+    def forms(template, *overrides):
+        config = resolve_config("tiny", [f"data.template={template}", "train.rewards={accuracy: 1, format: 1}",
+                                         *overrides])
+        rewards, _ = reward_functions(config, think_prefilled=False)
+        return next(r.answer for r in rewards if r.name == "format")
+
+    assert (forms("plain"), forms("boxed"), forms("r1"), forms("no-think")) == ("phrase", "boxed", "tag", "tag")
+    assert forms("plain", "train.reward_options={format: {answer: tag}}") == "tag"  # set explicitly: kept

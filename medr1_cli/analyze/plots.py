@@ -82,9 +82,28 @@ def rewards_plot(training: dict[str, Any], path: Path) -> dict[str, Any]:
     _line(ax, *_steps(per_step, "reward"), "total (weighted)", linewidth=2.2, color="black")
     for name in training["reward_names"]:
         _line(ax, *_steps(per_step, "rewards", name), f"{name} (× {training['weights'][name]:g})", linewidth=1.2)
-    ax.set(title="Reward per step (mean over the step's completions)", xlabel="step", ylabel="reward")
+    title = "Reward per step (mean over the step's completions)"
+    if trend := training.get("trend"):
+        # The two thirds compared, each as a segment at its mean reward over its own steps.
+        for key, steps in (("first_mean", trend["first_steps"]), ("last_mean", trend["last_steps"])):
+            ax.hlines(trend[key], steps[0] - 0.4, steps[1] + 0.4, colors="black", linestyles="dashed", linewidth=1)
+        low, high = trend["difference_ci95"]
+        ax.plot([], [], color="black", linestyle="dashed", linewidth=1,
+                label=f"first / last third: {trend['first_mean']:.2f} → {trend['last_mean']:.2f}")
+        title += f"\nlast − first third {trend['difference']:+.2f} (95 % bootstrap interval {low:+.2f} to {high:+.2f})"
+    ax.set(title=title, xlabel="step", ylabel="reward")
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=9)
+    handles, labels = ax.get_legend_handles_labels()
+    xs, zero = _steps(per_step, "zero_variance")
+    if xs:  # on its own axis: a share, not a reward
+        right = ax.twinx()
+        right.bar(xs, zero, width=0.6, color="grey", alpha=0.25, label="groups with zero reward variance (right axis)")
+        right.set(ylabel="share of groups with zero reward variance", ylim=(0, 1.05))
+        ax.set_zorder(right.get_zorder() + 1)  # the lines over the bars
+        ax.patch.set_visible(False)
+        more = right.get_legend_handles_labels()
+        handles, labels = handles + more[0], labels + more[1]
+    ax.legend(handles, labels, loc="best", fontsize=9)
     return _save(plt, fig, path)
 
 

@@ -95,7 +95,8 @@ def _finite(value: Any) -> Any:
 def _training_plots(training: TrainingAnalysis, figures: dict[str, Any], output: Path) -> dict[str, Any]:
     made = {
         "rewards": {**plots.rewards_plot(figures, output / "rewards.png"),
-                    "shows": "total (weighted) and per-reward mean reward per step"},
+                    "shows": "total (weighted) and per-reward mean reward per step, the first and last thirds' "
+                             "mean reward, and the share of zero-variance groups per step"},
         "length": {**plots.length_plot(figures, output / "length.png"), "shows": "mean completion length per step"},
         "format": {**plots.format_plot(figures, output / "format.png"),
                    "shows": "format compliance and truncated share per step"},
@@ -154,6 +155,7 @@ def _print_training(console: Console, folder: Path, t: dict[str, Any]) -> None:
     console.print(f"format ok = {escape(t['format_source'])}; truncated = used all {limit if limit else '?'} tokens; "
                   "zero-var groups = a prompt's completions that all earned the same reward (GRPO learns nothing "
                   "from them)")
+    _print_trend(console, t.get("trend"), len(per_step))
     rl = t["reward_vs_length"]
     if rl is not None:
         if rl["pearson_r"] is None:
@@ -164,6 +166,21 @@ def _print_training(console: Console, folder: Path, t: dict[str, Any]) -> None:
                           f"(least-squares slope {rl['slope_per_token']:+.4g} reward per token)")
     for note in t["notes"]:
         console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
+
+
+def _print_trend(console: Console, trend: dict[str, Any] | None, steps: int) -> None:
+    if trend is None:
+        console.print(f"reward trend: needs at least 3 steps with rewards ({steps} here)")
+        return
+    low, high = trend["difference_ci95"]
+    first, last = trend["first_steps"], trend["last_steps"]
+    verdict = "rises" if trend["rises"] else "falls" if trend["falls"] else "no clear change (the interval holds 0)"
+    console.print(
+        f"reward trend: first third (steps {first[0]}–{first[1]}) {trend['first_mean']:.3f} → last third "
+        f"(steps {last[0]}–{last[1]}) {trend['last_mean']:.3f}: difference {trend['difference']:+.3f}, 95 % "
+        f"bootstrap interval {low:+.3f} to {high:+.3f} ({trend['units'][0]} and {trend['units'][1]} "
+        f"{escape(trend['unit'].split(' (')[0])}s resampled): [bold]{verdict}[/]; zero-var groups "
+        f"{_pct(trend['zero_variance_first_third'])} → {_pct(trend['zero_variance_last_third'])}", soft_wrap=True)
 
 
 def _step_cells(label: str, figures: dict[str, Any], names: list[str]) -> list[str]:

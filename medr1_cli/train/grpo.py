@@ -26,7 +26,7 @@ from medr1_cli.config import RESOLVED_CONFIG_NAME, Medr1Config, ModelSection, re
 from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.errors import ConfigError, DataError, Medr1Error
 from medr1_cli.models.reference import VISION_MODULES
-from medr1_cli.rewards import build_rewards, columns_needed, option_names
+from medr1_cli.rewards import TEMPLATE_ANSWER_FORMS, build_rewards, columns_needed, option_names
 from medr1_cli.suggest import did_you_mean
 
 # GRPOConfig options medr1 derives from its own config keys; setting them in train.grpo would
@@ -281,14 +281,17 @@ def quantization_config(config: Medr1Config):
 
 
 def reward_functions(config: Medr1Config, *, think_prefilled: bool):
-    """Rewards with their weights; think-related options follow the template unless set explicitly."""
+    """Rewards with their weights; the think options and the answer form follow the template unless set
+    explicitly (the `plain` template asks for "The answer is X.", so its format reward checks that)."""
     thinks = TEMPLATES[config.data.template].thinks or think_prefilled
+    answer = TEMPLATE_ANSWER_FORMS.get(config.data.template)
     options = {name: dict(values) for name, values in config.train.reward_options.items()}
     for name in config.train.rewards:
         own = options.setdefault(name, {})
         names = option_names(name)
-        for key, value in (("require_think", thinks), ("think", thinks), ("think_prefilled", think_prefilled)):
-            if key in names:
+        for key, value in (("require_think", thinks), ("think", thinks), ("think_prefilled", think_prefilled),
+                           ("answer", answer)):
+            if key in names and value is not None:
                 own.setdefault(key, value)
     options = {name: values for name, values in options.items() if values}
     length = config.train.grpo.get("max_completion_length", 512)
