@@ -23,7 +23,7 @@ from medr1_cli.config import resolve_config
 from medr1_cli.errors import DataError
 from tests.conftest import heavy_modules_imported_by, run_medr1
 
-TRAINING_PLOTS = {"rewards.png", "length.png", "reward_vs_length.png", "format.png", "reflection.png"}
+TRAINING_PLOTS = {"rewards.png", "length.png", "reward_vs_length.png", "format.png", "groups.png", "reflection.png"}
 
 
 def recording() -> Console:
@@ -214,7 +214,8 @@ def test_hand_written_run_every_figure_by_hand(tmp_path):
     # step 1 (recorded at 0): totals 1 + 0.5·1 = 1.5 and 0
     assert one == {"step": 1, "completions": 2, "reward": 0.75, "rewards": {"accuracy": 0.5, "format": 0.5},
                    "mean_length": 7.0, "format_compliance": 0.5, "truncated": 0.5, "reflective": 1.0,
-                   "phrases_per_completion": 2.0, "zero_variance": 0.0}  # 3 phrases + 1; q1's totals differ
+                   "phrases_per_completion": 2.0, "zero_variance": 0.0, "all_correct": 0.0,
+                   "all_wrong": 0.0}  # 3 phrases + 1; q1's totals differ
     # step 2: totals 1.5, 0, 0 (the third has only format = 0 applied); accuracy over the two judged
     assert two["reward"] == pytest.approx(0.5) and two["rewards"]["accuracy"] == 0.5
     assert two["rewards"]["format"] == pytest.approx(1 / 3) and two["format_compliance"] == pytest.approx(1 / 3)
@@ -236,7 +237,7 @@ def test_hand_written_run_every_figure_by_hand(tmp_path):
     text = shown(console)
     # step 1's row holds the figures computed by hand above, whatever the table's padding
     rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in text.splitlines() if line.startswith("│")]
-    assert ["1", "2", "0.750", "0.500", "0.500", "7.0", "50.0 %", "50.0 %", "100.0 %", "0.0 %"] in rows
+    assert ["1", "2", "0.750", "0.500", "0.500", "7.0", "50.0 %", "50.0 %", "100.0 %", "0.0 %", "0.0 %", "0.0 %"] in rows
     assert "3 of 5 completions (60.0 %) contain a reflective phrase; accuracy with one: 66.7 % (n=3), without: 0.0 % (n=1)" in text
     assert "— step 1, q1, correct, 3 phrase(s):" in text  # the completion with the most phrases comes first
     assert "format ok = the logged 'format' reward > 0; truncated = used all 10 tokens" in text
@@ -255,6 +256,12 @@ def test_groups_whose_completions_all_earn_the_same_reward_are_counted(tmp_path)
     per_step = summary["training"]["per_step"]
     assert [p["zero_variance"] for p in per_step] == [0.5, 1.0]
     assert summary["training"]["overall"]["zero_variance"] == pytest.approx(2 / 3)
+    # too easy and too hard, told apart (#17): q1 at step 1 all right, q1 at step 2 all wrong
+    assert [(p["all_correct"], p["all_wrong"]) for p in per_step] == [(0.5, 0.0), (0.0, 1.0)]
+    assert (summary["training"]["overall"]["all_correct"], summary["training"]["overall"]["all_wrong"]) == \
+        (pytest.approx(1 / 3), pytest.approx(1 / 3))
+    groups = summary["plots"]["groups"]
+    assert (tmp_path / "run" / "analysis" / groups["file"]).is_file() and "all correct" in groups["shows"]
 
 
 

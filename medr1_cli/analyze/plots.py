@@ -107,6 +107,22 @@ def rewards_plot(training: dict[str, Any], path: Path) -> dict[str, Any]:
     return _save(plt, fig, path)
 
 
+def groups_plot(training: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Where GRPO's signal goes: groups too easy (all correct), too hard (all wrong), or otherwise all equal."""
+    plt, fig = _figure()
+    ax = fig.add_subplot()
+    per_step = training["per_step"]
+    _line(ax, *_steps(per_step, "zero_variance"), "zero reward variance (no learning signal)", color="grey",
+          linewidth=2.2)
+    _line(ax, *_steps(per_step, "all_correct"), "all correct (too easy)", color="tab:green")
+    _line(ax, *_steps(per_step, "all_wrong"), "all wrong (too hard)", color="tab:red")
+    ax.set(title="Groups GRPO cannot learn from, per step", xlabel="step", ylabel="share of groups",
+           ylim=(-0.05, 1.05))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=9)
+    return _save(plt, fig, path)
+
+
 def length_plot(training: dict[str, Any], path: Path) -> dict[str, Any]:
     plt, fig = _figure()
     ax = fig.add_subplot()

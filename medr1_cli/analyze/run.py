@@ -108,6 +108,10 @@ def _training_plots(training: TrainingAnalysis, figures: dict[str, Any], output:
             made["reward_vs_length"] = {
                 **plots.reward_length_plot(points, training.reward_length, output / "reward_vs_length.png"),
                 "shows": "total reward against completion tokens, one point per completion, with Pearson r"}
+    if any(p.get("all_correct") is not None for p in figures["per_step"]):
+        made["groups"] = {**plots.groups_plot(figures, output / "groups.png"),
+                          "shows": "per step, the share of groups all correct, all wrong, and with zero reward "
+                                   "variance (GRPO's learning signal is in the rest)"}
     if training.reflection is not None:
         made["reflection"] = {**plots.reflection_plot(figures, output / "reflection.png"),
                               "shows": "share of completions with a reflective phrase, and phrases per completion"}
@@ -141,7 +145,7 @@ def _print_training(console: Console, folder: Path, t: dict[str, Any]) -> None:
                   soft_wrap=True)
     table = Table(title="per step (step N learned from the completions generated before it)")
     columns = ["step", "completions", "reward", *names, "mean length", "format ok", "truncated", "reflective",
-               "zero-var groups"]
+               "zero-var groups", "all right", "all wrong"]
     for column in columns:
         table.add_column(column, justify="right")
     indices = shown_steps(len(per_step))
@@ -154,7 +158,8 @@ def _print_training(console: Console, folder: Path, t: dict[str, Any]) -> None:
         console.print(f"[dim]{len(indices)} of {len(per_step)} steps shown; every step is in {SUMMARY_JSON}[/]")
     console.print(f"format ok = {escape(t['format_source'])}; truncated = used all {limit if limit else '?'} tokens; "
                   "zero-var groups = a prompt's completions that all earned the same reward (GRPO learns nothing "
-                  "from them)")
+                  "from them); all right / all wrong = groups the accuracy reward judged correct (too easy) or wrong "
+                  "(too hard) in every completion")
     _print_trend(console, t.get("trend"), len(per_step))
     rl = t["reward_vs_length"]
     if rl is not None:
@@ -188,7 +193,7 @@ def _step_cells(label: str, figures: dict[str, Any], names: list[str]) -> list[s
     return [label, "—" if n is None else str(n), _num(figures["reward"]),
             *(_num(figures["rewards"].get(name)) for name in names), _num(figures["mean_length"], 1),
             _pct(figures["format_compliance"]), _pct(figures["truncated"]), _pct(figures["reflective"]),
-            _pct(figures.get("zero_variance"))]
+            _pct(figures.get("zero_variance")), _pct(figures.get("all_correct")), _pct(figures.get("all_wrong"))]
 
 
 def _print_reflection(console: Console, training: TrainingAnalysis, examples: int) -> None:

@@ -18,7 +18,8 @@ Per step, from the completions (every rank's file):
   completion whose end-of-sequence token is exactly its last allowed one).
 * reflective: share of completions with at least one reflective phrase, and phrases per completion.
 * zero variance: share of groups (one prompt's completions at one step) whose total rewards are all
-  equal — GRPO learns nothing from them (TRL's frac_reward_zero_std).
+  equal — GRPO learns nothing from them (TRL's frac_reward_zero_std); and, where an `accuracy` reward
+  judges them, the shares of groups all correct (too easy) and all wrong (too hard).
 
 Over the run, the trend: the mean reward of the first third of the steps against the last third
 (⌊steps / 3⌋ steps each), their difference and its 95 % percentile-bootstrap interval. The unit
@@ -239,19 +240,26 @@ def _figures(items: list[Scored], names: list[str]) -> dict[str, Any]:
         "truncated": share([s.truncated for s in items]),
         "reflective": share([bool(s.phrases) for s in items]),
         "phrases_per_completion": mean([float(sum(s.phrases.values())) for s in items]),
-        "zero_variance": zero_variance_share(items),
+        **group_shares(items),
     }
 
 
-def zero_variance_share(items: list[Scored]) -> float | None:
-    """The share of groups — one prompt's completions at one step — whose total rewards are all equal:
-    their advantages are all zero, so GRPO learns nothing from them (TRL logs it as frac_reward_zero_std)."""
-    groups: dict[tuple, list[float]] = defaultdict(list)
+def group_shares(items: list[Scored]) -> dict[str, float | None]:
+    """Over groups — one prompt's completions at one step — the share whose total rewards are all equal
+    (their advantages are all zero, so GRPO learns nothing from them; TRL logs it as frac_reward_zero_std),
+    and, among groups the accuracy reward judges, the shares all correct and all wrong."""
+    groups: dict[tuple, list[Scored]] = defaultdict(list)
     for s in items:
         if s.row.id is not None and s.total is not None:
-            groups[(s.row.step, s.row.id)].append(s.total)
-    sizes = [values for values in groups.values() if len(values) > 1]
-    return sum(max(v) - min(v) < 1e-9 for v in sizes) / len(sizes) if sizes else None
+            groups[(s.row.step, s.row.id)].append(s)
+    sized = [members for members in groups.values() if len(members) > 1]
+    judged = [[s.correct for s in members] for members in sized if all(s.correct is not None for s in members)]
+    return {
+        "zero_variance": (sum(max(s.total for s in m) - min(s.total for s in m) < 1e-9 for m in sized) / len(sized)
+                          if sized else None),
+        "all_correct": sum(all(c) for c in judged) / len(judged) if judged else None,
+        "all_wrong": sum(not any(c) for c in judged) / len(judged) if judged else None,
+    }
 
 
 def _reflection(scored: list[Scored], phrases: PhraseMatcher) -> dict[str, Any]:
