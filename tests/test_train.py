@@ -479,3 +479,25 @@ def test_slurm_flag_prepares_data_and_writes_the_script_and_run_files(tmp_path):
     assert (tmp_path / "data" / "demo" / "manifest.json").is_file()  # prepared before the job is queued
     refused = run_medr1("train", "-c", "tiny", "--slurm", str(tmp_path / "cpu.sbatch"))
     assert refused.returncode == 2 and "--slurm writes a multi-GPU job" in refused.stderr
+
+
+def test_the_training_summary_tells_too_easy_from_too_hard_groups(tmp_path):
+    from rich.console import Console
+
+    from medr1_cli.train.grpo import _accuracy_outcomes, _print_summary
+
+    def row(step, item, accuracy):
+        return json.dumps({"step": step, "id": item, "completion": "x", "tokens": 2,
+                           "rewards": {"accuracy": accuracy}}) + "\n"
+
+    (tmp_path / "completions-rank0.jsonl").write_text(row(0, "a", 1.0) + row(0, "a", 1.0) + row(2, "b", 0.0))
+    (tmp_path / "completions-rank1.jsonl").write_text(row(0, "c", 0.0) + row(0, "c", 1.0) + row(2, "b", 0.0))
+    outcomes = _accuracy_outcomes(tmp_path)  # the two ranks' halves of group b make one group
+    assert outcomes["first"] == {"all_correct": 0.5, "all_wrong": 0.0}
+    assert outcomes["last"] == {"all_correct": 0.0, "all_wrong": 1.0}
+    assert outcomes["run"]["all_correct"] == pytest.approx(1 / 3)
+    console = Console(record=True, width=200)
+    _print_summary(console, {"steps": 3, "rewards": {}, "reward_means": {}, "zero_variance": None,
+                             "accuracy_outcomes": outcomes, "model": "m", "completions": "c", "checkpoints": []})
+    assert "groups all correct (too easy): 50 % at the first step, 0 % at the last, 33 % over the run" in \
+        console.export_text()

@@ -253,13 +253,24 @@ def group_shares(items: list[Scored]) -> dict[str, float | None]:
         if s.row.id is not None and s.total is not None:
             groups[(s.row.step, s.row.id)].append(s)
     sized = [members for members in groups.values() if len(members) > 1]
-    judged = [[s.correct for s in members] for members in sized if all(s.correct is not None for s in members)]
     return {
         "zero_variance": (sum(max(s.total for s in m) - min(s.total for s in m) < 1e-9 for m in sized) / len(sized)
                           if sized else None),
-        "all_correct": sum(all(c) for c in judged) / len(judged) if judged else None,
-        "all_wrong": sum(not any(c) for c in judged) / len(judged) if judged else None,
+        **accuracy_outcomes([s.row for s in items if s.total is not None]),
     }
+
+
+def accuracy_outcomes(rows: list[Row]) -> dict[str, float | None]:
+    """Among groups (one prompt's completions at one step) the `accuracy` reward judged: the shares
+    answered correctly by every completion (too easy) and by none (too hard)."""
+    groups: dict[tuple, list[float | None]] = defaultdict(list)
+    for row in rows:
+        if row.id is not None:
+            groups[(row.step, row.id)].append(row.rewards.get("accuracy"))
+    judged = [[v > 0 for v in values] for values in groups.values()
+              if len(values) > 1 and all(v is not None for v in values)]
+    return {"all_correct": sum(all(c) for c in judged) / len(judged) if judged else None,
+            "all_wrong": sum(not any(c) for c in judged) / len(judged) if judged else None}
 
 
 def _reflection(scored: list[Scored], phrases: PhraseMatcher) -> dict[str, Any]:

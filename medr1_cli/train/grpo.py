@@ -424,6 +424,7 @@ def _summary(trainer, output: Path, completions: Path, prefilled: bool) -> dict[
     return {
         "steps": trainer.state.global_step,
         "zero_variance": {"first": zero[0], "last": zero[-1], "mean": sum(zero) / len(zero)} if zero else None,
+        "accuracy_outcomes": _accuracy_outcomes(output),
         "rewards": {key: values[-1] for key, values in series.items()},
         "reward_means": {key: sum(values) / len(values) for key, values in series.items()},
         "checkpoints": [str(p) for p in checkpoints(output)],
@@ -431,6 +432,22 @@ def _summary(trainer, output: Path, completions: Path, prefilled: bool) -> dict[
         "completions": str(completions),
         "think_prefilled": prefilled,
     }
+
+
+def _accuracy_outcomes(output: Path) -> dict[str, dict[str, float | None]] | None:
+    """All-correct / all-wrong group shares at the first step, the last and over the run, from every
+    rank's completions file (None without an accuracy reward)."""
+    from medr1_cli.analyze.inputs import COMPLETIONS_GLOB, read_completions
+    from medr1_cli.analyze.training import accuracy_outcomes
+
+    rows = [row for pattern in COMPLETIONS_GLOB for file in sorted(output.glob(pattern))
+            for row in read_completions(file)[0]]
+    if not rows:
+        return None
+    steps = sorted({row.step for row in rows})
+    shares = {"first": accuracy_outcomes([r for r in rows if r.step == steps[0]]),
+              "last": accuracy_outcomes([r for r in rows if r.step == steps[-1]]), "run": accuracy_outcomes(rows)}
+    return shares if shares["run"]["all_correct"] is not None else None
 
 
 def _print_summary(console: Console, summary: dict[str, Any]) -> None:
@@ -448,6 +465,12 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
         console.print(f"groups with zero reward variance (GRPO learns nothing from them): {100 * zero['first']:.0f} % "
                       f"at the first logged step, {100 * zero['last']:.0f} % at the last, {100 * zero['mean']:.0f} % "
                       "over the run")
+    if outcomes := summary.get("accuracy_outcomes"):
+        def said(key: str) -> str:
+            return ", ".join(f"{100 * outcomes[when][key]:.0f} % {label}" for when, label in
+                             (("first", "at the first step"), ("last", "at the last"), ("run", "over the run"))
+                             if outcomes[when][key] is not None)
+        console.print(f"groups all correct (too easy): {said('all_correct')}; all wrong (too hard): {said('all_wrong')}")
     console.print(f"model: {summary['model']}   completions: {summary['completions']}")
     if summary["checkpoints"]:
         console.print(f"checkpoints: {', '.join(Path(p).name for p in summary['checkpoints'])}")
