@@ -72,26 +72,15 @@ def _friendly_errors(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        from medr1_cli.errors import Medr1Error
+        from medr1_cli.errors import Medr1Error, print_error
 
         try:
             return command(*args, **kwargs)
         except Medr1Error as err:
-            _print_error(err)
+            print_error(err)
             raise typer.Exit(err.exit_code) from None
 
     return wrapper
-
-
-def _print_error(err) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
-    console.print(f"[bold red]medr1: {err.title}[/]")
-    console.print(escape(err.message))
-    if err.hint:
-        console.print(f"[dim]hint:[/] {escape(err.hint)}")
 
 
 def _resolve(config: str | None, overrides: list[str] | None, **flags: tuple[str, Any]) -> Medr1Config:

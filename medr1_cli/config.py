@@ -24,13 +24,13 @@ from pydantic_core import PydanticCustomError
 from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.errors import ConfigError
 from medr1_cli.fsutil import atomic_write_text
+from medr1_cli.layout import RESOLVED_CONFIG_NAME
 from medr1_cli.models.names import BUILTIN_MODELS, BUILTIN_PREFIX
 from medr1_cli.rewards import REGISTRY as REWARDS
 from medr1_cli.rewards import check_reward_options
 from medr1_cli.suggest import did_you_mean
 from medr1_cli.yamlio import KeyPath, dump_yaml, load_yaml_file, parse_scalar
 
-RESOLVED_CONFIG_NAME = "medr1_config.yaml"
 BENCHMARKS = ("medmcqa", "medqa", "pubmedqa", "mmlu_pro_med", "gpqa_med", "medxpertqa")
 
 
@@ -389,7 +389,7 @@ class TrainSection(_Section):
     reward_options: Annotated[dict[str, dict[str, Any]], AfterValidator(_reward_options_are_valid)] = Field(
         default_factory=dict,
         description="Options of each reward, e.g. {cosine: {max_len: 4096}, format: {think_prefilled: true}}; "
-        "see the rewards table in the README.",
+        "see the rewards table in docs/rewards.md.",
     )
     resume: str = Field(
         "auto", description="'auto' continues from the newest checkpoint in output_dir, 'never', or a checkpoint path."

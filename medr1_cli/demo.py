@@ -19,6 +19,7 @@ from rich.table import Table
 
 from medr1_cli.config import Medr1Config
 from medr1_cli.fsutil import atomic_write_text
+from medr1_cli.layout import MODEL_CHECK_JSON
 
 # A question written for this check; any instruction-tuned model should produce readable text.
 CHECK_QUESTION = (
@@ -71,7 +72,7 @@ def check_model(config: Medr1Config, root: Path, console: Console) -> StageResul
         "completion": completion,
         "seconds": round(time.perf_counter() - started, 2),
     }
-    atomic_write_text(root / "model_check.json", json.dumps(record, indent=2) + "\n")
+    atomic_write_text(root / MODEL_CHECK_JSON, json.dumps(record, indent=2) + "\n")
     first_line = completion.strip().splitlines()[0] if completion.strip() else "(empty)"
     return StageResult(output=path, note=f"{record['parameters'] / 1e6:.1f}M params; says: {first_line[:60]}")
 

@@ -1,5 +1,5 @@
-"""Errors a user can fix. The CLI prints them without a traceback and exits with code 2;
-anything else is a bug and keeps its traceback."""
+"""Errors a user can fix. Every medr1 process prints them with `print_error`, without a traceback, and
+exits with code 2; anything else is a bug and keeps its traceback."""
 
 from __future__ import annotations
 
@@ -53,3 +53,17 @@ class MissingExtraError(Medr1Error):
                               hint="\n".join(e.hint for e in errors if e.hint))
         combined.title = f"{len(errors)} missing optional dependencies"
         return combined
+
+
+def print_error(err: Medr1Error) -> None:
+    """An expected failure on stderr: its title, its message and its hint, taken literally (a path or a
+    value may hold [brackets]). The CLI, the training script and the evaluation workers all print this way."""
+    from rich.console import Console  # here, not above: `medr1 --help` imports this module
+    from rich.markup import escape
+
+    # soft_wrap: no line breaks at the console's width, so a long path stays whole, in a terminal or a worker's log
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console.print(f"[bold red]medr1: {escape(err.title)}[/]")
+    console.print(escape(err.message))
+    if err.hint:
+        console.print(f"[dim]hint:[/] {escape(err.hint)}")

@@ -28,10 +28,11 @@ from rich.table import Table
 from medr1_cli import __version__
 from medr1_cli.answers import extract_answer
 from medr1_cli.config import Medr1Config
-from medr1_cli.data.prompts import TEMPLATES, build_prompt
+from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.data.record import QARecord
 from medr1_cli.errors import ConfigError
 from medr1_cli.fsutil import atomic_write_text, check_writable_folder
+from medr1_cli.layout import COMPLETIONS_NAME, GRADING_DIR
 
 HEADER_KEY = "medr1_grading"
 # Pass-rate bins of the printed histogram: never solved, then quarters, then always solved.
@@ -40,7 +41,7 @@ BINS = (("0", lambda r: r == 0.0), ("(0, .25]", lambda r: 0 < r <= 0.25), ("(.25
 
 
 def default_output(config: Medr1Config) -> Path:
-    return Path(config.data.output_dir) / "grading" / f"{config.data.dataset}.jsonl"
+    return Path(config.data.output_dir) / GRADING_DIR / f"{config.data.dataset}.jsonl"
 
 
 def grading_settings(config: Medr1Config, k: int, store_folder: Path) -> Medr1Config:
@@ -78,7 +79,9 @@ def candidates(config: Medr1Config, limit: int | None) -> dict[str, list[QARecor
 
 def run_grade(config: Medr1Config, *, k: int, output: Path | None = None, limit: int | None = None,
               console: Console | None = None) -> dict[str, Any]:
-    from medr1_cli.evaluate.generate import CompletionStore, Request, backend_for, model_fingerprint, settings_fingerprint
+    from medr1_cli.evaluate.generate import (
+        CompletionStore, backend_for, model_fingerprint, sample_requests, settings_fingerprint,
+    )
     from medr1_cli.evaluate.run import generate_missing
     from medr1_cli.models import describe_model_reference, resolve_model_path
 
@@ -90,6 +93,10 @@ def run_grade(config: Medr1Config, *, k: int, output: Path | None = None, limit:
         raise ConfigError("medr1 grade generates with the native engine (hf or vllm backends)",
                           hint="leave eval.engine at native for grading")
     output = Path(output) if output else default_output(config)
+    if output.suffix != ".jsonl" or output.is_dir():
+        # the completion store goes in the folder of the file's name without .jsonl, beside the file
+        raise ConfigError(f"--output {output}: {'is a folder' if output.is_dir() else 'does not end in .jsonl'}",
+                          hint=f"give the grading file's path, e.g. {output.with_suffix('') / 'grading.jsonl'}")
     store_folder = output.with_suffix("")  # grading/<dataset>/completions.jsonl beside grading/<dataset>.jsonl
     check_writable_folder(output.parent, "--output")
     describe_model_reference(config.model.name_or_path, revision=config.model.revision)
@@ -103,13 +110,9 @@ def run_grade(config: Medr1Config, *, k: int, output: Path | None = None, limit:
     backend = backend_for(settings, model_path)
     model_id = model_fingerprint(model_path, config.model.revision)
     settings_id = settings_fingerprint(settings, backend)
-    store = CompletionStore(store_folder / "completions.jsonl")
-    requests = {
-        name: [Request(f"{model_id}|grade:{name}|{r.id}|{sample}|{settings_id}", f"grade:{name}", r.id, sample,
-                       build_prompt(r, settings.eval.template, settings.eval.system_prompt), r.images)
-               for r in records for sample in range(k)]
-        for name, records in pools.items()
-    }
+    store = CompletionStore(store_folder / COMPLETIONS_NAME)
+    requests = dict(zip(pools, sample_requests({f"grade:{name}": records for name, records in pools.items()},
+                                               settings, model_id, settings_id, k).values(), strict=True))
     missing = {name: [r for r in reqs if r.key not in store.done] for name, reqs in requests.items()}
     console.print(f"grading {total} candidates × {k} samples with {escape(config.model.name_or_path)} (template "
                   f"{settings.eval.template}, temperature {settings.eval.temperature}, top_p {settings.eval.top_p}, "

@@ -77,11 +77,11 @@ def evaluated(trained, tmp_path_factory) -> tuple[Path, Path]:
 
 
 def hand_per_step(run: Path) -> dict[int, dict]:
-    """The per-step figures computed here from completions.jsonl and the run's config, by hand."""
+    """The per-step figures computed here from rollouts.jsonl and the run's config, by hand."""
     config = yaml.safe_load((run / "medr1_config.yaml").read_text())
     weights, limit = config["train"]["rewards"], config["train"]["grpo"]["max_completion_length"]
     steps = defaultdict(list)
-    for row in rows_of(run / "completions.jsonl"):
+    for row in rows_of(run / "rollouts.jsonl"):
         steps[row["step"] + 1].append(row)  # recorded before optimizer step s + 1
     figures = {}
     for step, rows in steps.items():
@@ -126,7 +126,7 @@ def test_real_training_run_plots_and_figures_match_hand_computation(trained, tmp
         assert p["mean_length"] == pytest.approx(logged[p["step"]]["completions/mean_length"])
         assert p["rewards"]["repetition"] == pytest.approx(logged[p["step"]]["rewards/repetition/mean"], abs=1e-6)
 
-    rows = rows_of(trained / "completions.jsonl")
+    rows = rows_of(trained / "rollouts.jsonl")
     weights = {"accuracy": 1.0, "format": 1.0, "repetition": 0.5}
     lengths = [float(r["tokens"]) for r in rows]
     totals = [sum(weights[k] * v for k, v in r["rewards"].items()) for r in rows]
@@ -197,7 +197,7 @@ HAND_ROWS = [
 ]
 
 
-def hand_run(folder: Path, rows=HAND_ROWS, name="completions.jsonl") -> Path:
+def hand_run(folder: Path, rows=HAND_ROWS, name="rollouts.jsonl") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     resolve_config("tiny", ["train.rewards={accuracy: 1.0, format: 0.5}",
                             "train.grpo.max_completion_length=10"]).write_beside(folder)
@@ -373,7 +373,7 @@ def test_resumed_run_keeps_the_resumed_trajectory(tmp_path):
     steps = [0, 0, 1, 1, 2, 1, 1, 2, 3]  # killed after step 2's completions, resumed from checkpoint-1
     rows = [{"step": s, "completion": f"c{i}", "tokens": 1, "rewards": {"accuracy": float(i > 4)}} for i, s in enumerate(steps)]
     run = hand_run(tmp_path / "run", rows)
-    kept, dropped = read_completions(run / "completions.jsonl")
+    kept, dropped = read_completions(run / "rollouts.jsonl")
     assert [r.completion for r in kept] == ["c0", "c1", "c5", "c6", "c7", "c8"] and dropped == 3
     summary = run_analysis(run, [], None, None, recording())
     assert [p["rewards"]["accuracy"] for p in summary["training"]["per_step"]] == [0.0, 1.0, 1.0, 1.0]
@@ -381,8 +381,8 @@ def test_resumed_run_keeps_the_resumed_trajectory(tmp_path):
 
 
 def test_every_rank_file_is_read(tmp_path):
-    run = hand_run(tmp_path / "run", HAND_ROWS[:2], name="completions-rank0.jsonl")
-    (run / "completions-rank1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in HAND_ROWS[2:]))
+    run = hand_run(tmp_path / "run", HAND_ROWS[:2], name="rollouts-rank0.jsonl")
+    (run / "rollouts-rank1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in HAND_ROWS[2:]))
     summary = run_analysis(run, [], None, None, recording())
     assert summary["training"]["overall"]["completions"] == 5
     assert len(summary["sources"]["completions"]) == 2
@@ -424,7 +424,7 @@ def test_a_folder_that_is_not_a_run(tmp_path):
     with pytest.raises(DataError) as caught:
         sort_inputs([tmp_path / "empty"], [])
     assert "neither a training run nor evaluation results" in caught.value.message
-    assert "trainer_state.json" in caught.value.message and "completions.jsonl" in caught.value.message
+    assert "trainer_state.json" in caught.value.message and "rollouts.jsonl" in caught.value.message
     with pytest.raises(DataError, match="no such file or folder"):
         sort_inputs([tmp_path / "missing"], [])
     with pytest.raises(DataError, match="nothing to analyze"):
@@ -436,14 +436,14 @@ def test_empty_and_malformed_completions(tmp_path):
     with pytest.raises(DataError, match="no completions recorded yet"):
         run_analysis(empty, [], None, None, recording())
     bad = hand_run(tmp_path / "bad")
-    lines = (bad / "completions.jsonl").read_text().splitlines()
+    lines = (bad / "rollouts.jsonl").read_text().splitlines()
     lines[2] = lines[2][:30]  # cut short, as by a crash
-    (bad / "completions.jsonl").write_text("\n".join(lines) + "\n")
+    (bad / "rollouts.jsonl").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError) as caught:
         run_analysis(bad, [], None, None, recording())
-    assert f"{bad / 'completions.jsonl'}:3: not valid JSON" in caught.value.message
-    (bad / "completions.jsonl").write_text(json.dumps({"step": "one", "completion": "x", "rewards": {}}) + "\n")
-    with pytest.raises(DataError, match=r"completions.jsonl:1: 'step' is 'one', expected an integer"):
+    assert f"{bad / 'rollouts.jsonl'}:3: not valid JSON" in caught.value.message
+    (bad / "rollouts.jsonl").write_text(json.dumps({"step": "one", "completion": "x", "rewards": {}}) + "\n")
+    with pytest.raises(DataError, match=r"rollouts.jsonl:1: 'step' is 'one', expected an integer"):
         run_analysis(bad, [], None, None, recording())
     assert not (bad / "analysis").exists()  # nothing written when the input is bad
 

@@ -6,7 +6,6 @@ import pytest
 import yaml
 
 from medr1_cli.config import (
-    RESOLVED_CONFIG_NAME,
     Medr1Config,
     explain_fields,
     find_config_file,
@@ -14,6 +13,7 @@ from medr1_cli.config import (
     shipped_configs_dir,
 )
 from medr1_cli.errors import ConfigError
+from medr1_cli.layout import RESOLVED_CONFIG_NAME
 
 
 def problems_of(*args, **kwargs) -> str:

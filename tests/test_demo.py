@@ -7,9 +7,9 @@ import json
 import pytest
 import yaml
 
-from medr1_cli.config import RESOLVED_CONFIG_NAME
 from medr1_cli.data.formats import load_records
 from medr1_cli.data.sources import read_source
+from medr1_cli.layout import RESOLVED_CONFIG_NAME
 from tests.conftest import run_medr1
 
 
@@ -32,10 +32,10 @@ def test_demo_with_the_tiny_model(tmp_path):
     manifest = json.loads((out / "data" / "demo" / "manifest.json").read_text())
     assert manifest["rows"] == 64 and len(manifest["held_out_ids"]) == 64
     assert "64 training questions, 64 held out" in result.stdout
-    # ... and so did training, with its checkpoint and completions log ...
+    # ... and so did training, with its checkpoint and rollout log ...
     assert "6 GRPO steps" in result.stdout
     assert (out / "train" / "checkpoint-6" / "trainer_state.json").is_file()
-    assert len((out / "train" / "completions.jsonl").read_text().splitlines()) == 6 * 4
+    assert len((out / "train" / "rollouts.jsonl").read_text().splitlines()) == 6 * 4
     # ... and evaluation scored the trained adapter on the six benchmarks, training items left out ...
     results = json.loads((out / "eval" / "results.json").read_text())
     assert results["model"] == str(out / "train")

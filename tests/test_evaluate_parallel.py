@@ -58,6 +58,20 @@ def test_batches_are_the_single_process_batches_dealt_in_turn():
     assert parallel.deal_batches({"medqa": requests("medqa", 2)}, 4, 3) == [[requests("medqa", 2)], [], []]
 
 
+def test_batches_group_prompts_of_similar_length_longest_first_keeping_samples_together():
+    def request(item: str, sample: int, length: int, images: tuple[str, ...] = ()) -> Request:
+        return Request(f"k|{item}|{sample}", "medqa", item, sample, [{"role": "system", "content": "s"},
+                                                                     {"role": "user", "content": "x" * length}], images)
+
+    items = {"a": 5, "b": 40, "c": 12, "d": 30}
+    arrival = [request(item, sample, length) for item, length in items.items() for sample in range(2)]
+    assert [[(r.item_id, r.sample) for r in batch] for batch in chunks_of(arrival, 4)] == [
+        [("b", 0), ("b", 1), ("d", 0), ("d", 1)], [("c", 0), ("c", 1), ("a", 0), ("a", 1)]]
+    # an image adds hundreds of tokens whatever the text's length: questions with images come first
+    with_image = request("e", 0, 1, ("scan.png",))
+    assert chunks_of([*arrival, with_image], 3)[0] == [with_image, arrival[2], arrival[3]]
+
+
 def test_shards_are_read_with_the_store_and_folded_into_it(tmp_path):
     store = CompletionStore(tmp_path / "completions.jsonl")
     store.add([{"key": "a", "completion": "1"}])
@@ -89,6 +103,25 @@ def test_a_failing_worker_stops_the_others_and_names_its_log(tmp_path, monkeypat
     assert "worker 0 exited with code 3" in caught.value.message and "out of memory on cuda:0" in caught.value.message
     assert "rerun the same command" in caught.value.hint
     assert (tmp_path / "eval" / "data-parallel" / "worker-0.log").is_file()  # kept for the user
+
+
+def test_a_workers_own_error_reaches_the_user_whole_with_its_hint(tmp_path, monkeypatch):
+    real = parallel.worker_command
+
+    def command(work, model_path, store):
+        # a config the real worker refuses, with a key that Rich would read as markup if not escaped
+        (work.parent / "medr1_config.yaml").write_text("eval:\n  '[bold]batch': 1\n")
+        return real(work, model_path, store)
+
+    monkeypatch.setattr(parallel, "worker_command", command)
+    config = config_with(tmp_path, "eval.data_parallel_size=2", "eval.batch_size=1")
+    store = CompletionStore(tmp_path / "eval" / "completions.jsonl")
+    with pytest.raises(parallel.WorkerError) as caught:
+        parallel.generate_in_parallel({"medqa": requests("medqa", 2)}, config, "model", store, Console(quiet=True))
+    relayed = caught.value.message
+    assert "exited with code 2" in relayed and "medr1: invalid configuration" in relayed
+    assert "[bold]batch" in relayed and "hint: `medr1 config show --explain`" in relayed
+    assert "fix what it reports" in caught.value.hint
 
 
 @pytest.mark.slow

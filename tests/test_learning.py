@@ -32,7 +32,7 @@ LEARNING = [f"train.rewards={{'{REWARD}': 1.0}}", "train.grpo.max_steps=20", "tr
 
 def rewards_by_step(run: Path) -> dict[int, list[float]]:
     by_step: dict[int, list[float]] = {}
-    for file in sorted(run.glob("completions*.jsonl")):  # one file per rank when there are several
+    for file in sorted(run.glob("rollouts*.jsonl")):  # one file per rank when there are several
         for line in file.read_text().splitlines():
             row = json.loads(line)
             by_step.setdefault(row["step"], []).append(row["rewards"][REWARD])
@@ -114,7 +114,7 @@ def test_two_torchrun_ranks_sharing_each_group_learn(tmp_path):
     result = run_medr1("train", *args(tmp_path, "--topology", "multi", "--num-processes", "2",
                                       more=("train.grpo.per_device_train_batch_size=4",)), env=environment())
     assert result.returncode == 0, result.stderr
-    assert len(list((tmp_path / "run").glob("completions-rank*.jsonl"))) == 2
+    assert len(list((tmp_path / "run").glob("rollouts-rank*.jsonl"))) == 2
     first, last, p = rise(tmp_path / "run")
     assert p < ALPHA, f"mean reward {first:.3f} -> {last:.3f}, p = {p:.2g}"
 

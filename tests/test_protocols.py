@@ -79,17 +79,26 @@ def test_truncated_means_the_token_limit_was_hit_and_format_failures_are_counted
 
 # ----------------------------------------------------------------------- the reference scorer
 @pytest.mark.parametrize("reply, first, last, source", [
-    ("## Thinking\nMaybe the answer is A.\n## Final Response\nThe answer is B, not D.", "B", "B", "answer_is"),
+    ("## Thinking\nMaybe the answer is A.\n## Final Response\n\nThe answer is B, not D.", "B", "B", "answer_is"),
+    ("## Thinking\nMaybe the answer is A.\n## Final Response\nThe answer is B.", "A", "B", "answer_is"),  # no blank line: no cut
+    ("So the answer is Amiodarone-induced", "A", "A", "answer_is"),  # the reference reads the capital, whatever follows
+    ("the answer is E", "E", "E", "answer_is"),  # a letter past the options: counted wrong, as the reference counts it
     ("The answer is A... on reflection the answer is C", "A", "C", "answer_is"),
     ("the Answer is: **B**", "B", "B", "lone_letter"),  # the reference's phrase is lowercase, letter right after
     ("I would pick B over D here", "B", "D", "lone_letter"),
-    ("pulmonary atresia fits; tetralogy of fallot does not", "B", "A", "option_text"),
+    # "first" is the option whose first mention comes latest (the reference's quirk), "last" whose last mention does
+    ("pulmonary atresia fits; tetralogy of fallot does not, nor pulmonary atresia", "A", "B", "option_text"),
     ("a shunt lesion of the great arteries", "C", "C", "closest"),  # always some option
     ("The answer is a defect of outflow; A 45-year-old would differ. Choose (D).", "D", "D", "lone_letter"),
 ])
 def test_the_reference_rule_reads_first_and_last_matches(reply, first, last, source):
     verdict = reference_verdict(reply, CARDIAC)
     assert (verdict.first, verdict.last, verdict.source) == (first, last, source)
+
+
+def test_the_reference_closest_option_breaks_ties_towards_the_latest_option():
+    assert reference_verdict("xyz", {"A": "abc", "B": "abd"}).last == "B"  # both 0.0: the reference keeps the later
+    assert reference_verdict("an abd here", {"A": "abc", "B": "abd x", "C": "q"}).last == "B"
 
 
 def test_the_reference_figure_takes_the_better_of_first_and_last_and_drops_empty_replies():

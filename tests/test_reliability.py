@@ -91,7 +91,7 @@ def test_jsonl_appends_after_a_cut_write_leave_every_line_valid(tmp_path):
 def test_the_training_rollout_log_resumes_cleanly_after_a_cut_row(tmp_path):
     from medr1_cli.rewards import REGISTRY
 
-    path = tmp_path / "completions.jsonl"
+    path = tmp_path / "rollouts.jsonl"
     recorder = CompletionRecorder(path)
     [accuracy] = recorder.wrap([REGISTRY["accuracy"]()])
     completions = [[{"role": "assistant", "content": "<think>x</think><answer>A</answer>"}]] * 2

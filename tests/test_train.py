@@ -17,8 +17,9 @@ from rich.console import Console
 
 from medr1_cli.config import resolve_config, shipped_configs_dir
 from medr1_cli.errors import ConfigError
+from medr1_cli.layout import checkpoints
 from medr1_cli.train import preflight
-from medr1_cli.train.grpo import checkpoints, grpo_kwargs, resume_from
+from medr1_cli.train.grpo import grpo_kwargs, resume_from
 from medr1_cli.train.launch import Command, LaunchError, Plan, Terminated, build_plan, execute
 from medr1_cli.train.slurm import sbatch_script
 from tests.conftest import run_medr1
@@ -42,7 +43,7 @@ def test_in_process_training_checkpoints_logs_and_resumes(tmp_path):
     run = tmp_path / "run"
     assert [p.name for p in checkpoints(run)] == ["checkpoint-1", "checkpoint-2"]
     assert (tmp_path / "data" / "demo" / "manifest.json").is_file()  # prepared on the way
-    rows = completion_rows(run / "completions.jsonl")
+    rows = completion_rows(run / "rollouts.jsonl")
     assert {r["step"] for r in rows} == {0, 1} and len(rows) == 2 * 4
     assert set(rows[0]["rewards"]) == {"accuracy", "format"} and rows[0]["id"] and rows[0]["tokens"] <= 16
     assert "trained 2 steps" in first.stdout
@@ -55,7 +56,7 @@ def test_in_process_training_checkpoints_logs_and_resumes(tmp_path):
     assert "resuming from" in second.stdout and "checkpoint-2" in second.stdout
     state = json.loads((run / "checkpoint-4" / "trainer_state.json").read_text())
     assert state["global_step"] == 4
-    steps = [r["step"] for r in completion_rows(run / "completions.jsonl")]
+    steps = [r["step"] for r in completion_rows(run / "rollouts.jsonl")]
     assert steps[-4:] == [3, 3, 3, 3] and 2 in steps  # appended, not restarted
 
     never = run_medr1("train", *tiny_args(tmp_path, "--resume", "never"))
@@ -100,7 +101,7 @@ def test_two_cpu_ranks_with_torchrun(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "terminate called" not in result.stderr  # every rank leaves its gloo group before exiting
     run = tmp_path / "run"
-    assert (run / "completions-rank0.jsonl").is_file() and (run / "completions-rank1.jsonl").is_file()
+    assert (run / "rollouts-rank0.jsonl").is_file() and (run / "rollouts-rank1.jsonl").is_file()
     assert json.loads((run / "checkpoint-2" / "trainer_state.json").read_text())["global_step"] == 2
 
 
@@ -291,6 +292,19 @@ def test_cpu_defaults_and_trl_validation_through_the_cli(tmp_path):
     result = run_medr1("train", "-c", "tiny", "--set", "train.grpo.lr_scheduler_type=cosinus", cwd=tmp_path)
     assert result.returncode == 2 and "TRL rejected train.grpo" in result.stderr and "cosinus" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_training_script_prints_an_error_whole_with_its_hint(tmp_path, capsys):
+    from medr1_cli.train.grpo import main
+
+    config = tmp_path / "medr1_config.yaml"
+    config.write_text("train:\n  '[bold]steps': 1\n")  # Rich would read the key as markup if not escaped
+    with pytest.raises(SystemExit) as exited:
+        main(["--config", str(config)])
+    assert exited.value.code == 2
+    printed = capsys.readouterr().err
+    assert "medr1: invalid configuration" in printed and "[bold]steps" in printed
+    assert "hint: `medr1 config show --explain`" in printed
 
 
 def test_resume_targets(tmp_path):
@@ -490,14 +504,14 @@ def test_the_training_summary_tells_too_easy_from_too_hard_groups(tmp_path):
         return json.dumps({"step": step, "id": item, "completion": "x", "tokens": 2,
                            "rewards": {"accuracy": accuracy}}) + "\n"
 
-    (tmp_path / "completions-rank0.jsonl").write_text(row(0, "a", 1.0) + row(0, "a", 1.0) + row(2, "b", 0.0))
-    (tmp_path / "completions-rank1.jsonl").write_text(row(0, "c", 0.0) + row(0, "c", 1.0) + row(2, "b", 0.0))
+    (tmp_path / "rollouts-rank0.jsonl").write_text(row(0, "a", 1.0) + row(0, "a", 1.0) + row(2, "b", 0.0))
+    (tmp_path / "rollouts-rank1.jsonl").write_text(row(0, "c", 0.0) + row(0, "c", 1.0) + row(2, "b", 0.0))
     outcomes = _accuracy_outcomes(tmp_path)  # the two ranks' halves of group b make one group
     assert outcomes["first"] == {"all_correct": 0.5, "all_wrong": 0.0}
     assert outcomes["last"] == {"all_correct": 0.0, "all_wrong": 1.0}
     assert outcomes["run"]["all_correct"] == pytest.approx(1 / 3)
     console = Console(record=True, width=200)
     _print_summary(console, {"steps": 3, "rewards": {}, "reward_means": {}, "zero_variance": None,
-                             "accuracy_outcomes": outcomes, "model": "m", "completions": "c", "checkpoints": []})
+                             "accuracy_outcomes": outcomes, "model": "m", "rollouts": "r", "checkpoints": []})
     assert "groups all correct (too easy): 50 % at the first step, 0 % at the last, 33 % over the run" in \
         console.export_text()

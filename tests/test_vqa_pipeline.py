@@ -44,7 +44,7 @@ def test_training_sees_only_its_modality_and_saves_a_loadable_vlm(evaluated):
     root, folders = evaluated
     run, _ = folders["CT"]
     train_ids = set(json.loads((root / "data" / "omnimedvqa-modality-ct" / "manifest.json").read_text())["training_ids"])
-    rows = [json.loads(line) for line in (run / "completions.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (run / "rollouts.jsonl").read_text().splitlines()]
     assert rows and {row["id"] for row in rows} <= train_ids and all(r["id"].startswith("demo-vqa-ct-") for r in rows)
     assert json.loads((run / "trainer_state.json").read_text())["global_step"] == 2
     assert json.loads((run / "processor_config.json").read_text())["processor_class"] == "Qwen2VLProcessor"

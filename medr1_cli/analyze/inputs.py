@@ -1,20 +1,21 @@
-"""What `medr1 analyze` reads: a training run folder (its completions, TRL's log history, its resolved
+"""What `medr1 analyze` reads: a training run folder (its rollouts, TRL's log history, its resolved
 config) and evaluation results, each checked so that a wrong file is a clear error, not a traceback."""
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from medr1_cli.errors import DataError
+from medr1_cli.layout import (
+    ANALYSIS_DIR, RESOLVED_CONFIG_NAME, RESULTS_JSON, ROLLOUTS_NAME, ROLLOUTS_RANK_NAME, TRAINER_STATE, checkpoints,
+    rollout_logs,
+)
 
-TRAINER_STATE = "trainer_state.json"
-COMPLETIONS_GLOB = ("completions.jsonl", "completions-rank*.jsonl")
-RESULTS_JSON = "results.json"  # the name medr1_cli.evaluate.run writes (not imported: it pulls in the generators)
-RUN_FILES = "trainer_state.json, checkpoint-*/trainer_state.json, completions.jsonl or completions-rank*.jsonl"
+RUN_FILES = (f"{TRAINER_STATE}, checkpoint-*/{TRAINER_STATE}, {ROLLOUTS_NAME} or "
+             f"{ROLLOUTS_RANK_NAME.format(rank='*')}")
 TRL_DEFAULT_MAX_COMPLETION_LENGTH = 512  # GRPOConfig's default, also what medr1's rewards assume
 
 
@@ -44,13 +45,13 @@ class Run:
 
 
 def is_run(folder: Path) -> bool:
-    """A training run: TRL's state file, or completions without results.json (an evaluation output
-    folder holds a completions.jsonl of its own, next to its results.json)."""
+    """A training run: TRL's state file, or rollouts without results.json (older runs named their rollouts
+    completions.jsonl, as an evaluation names its store, which sits beside its results.json)."""
     if not folder.is_dir():
         return False
-    if (folder / TRAINER_STATE).is_file() or any(folder.glob(f"checkpoint-*/{TRAINER_STATE}")):
+    if (folder / TRAINER_STATE).is_file() or checkpoints(folder):
         return True
-    return not (folder / RESULTS_JSON).is_file() and any(p for pattern in COMPLETIONS_GLOB for p in folder.glob(pattern))
+    return not (folder / RESULTS_JSON).is_file() and bool(rollout_logs(folder))
 
 
 def is_results(path: Path) -> bool:
@@ -73,7 +74,7 @@ def sort_inputs(paths: list[Path], results: list[Path]) -> tuple[Path | None, li
             runs.append(path)
         elif is_results(path):
             found.append(path)
-        elif path.is_dir() and (children := sorted(p for p in path.iterdir() if p.is_dir() and p.name != "analysis")):
+        elif path.is_dir() and (children := sorted(p for p in path.iterdir() if p.is_dir() and p.name != ANALYSIS_DIR)):
             inner_runs = [c for c in children if is_run(c)]
             inner_results = [c for c in children if (c / RESULTS_JSON).is_file()]
             if not inner_runs and not inner_results:
@@ -104,11 +105,12 @@ def _not_a_run(path: Path) -> DataError:
 def load_run(folder: Path) -> Run:
     if not is_run(folder):
         raise _not_a_run(folder)
-    files = sorted({p for pattern in COMPLETIONS_GLOB for p in folder.glob(pattern)})
+    logs = rollout_logs(folder)
+    files = [path for log in logs for path in log]
     rows: list[Row] = []
     superseded = 0
-    for path in files:
-        kept, dropped = read_completions(path)
+    for log in logs:
+        kept, dropped = read_completions(*log)
         rows += kept
         superseded += dropped
     state_file = _trainer_state_file(folder)
@@ -118,7 +120,7 @@ def load_run(folder: Path) -> Run:
                         f"the trainer log; the run has not finished a step",
                         hint="analyze the run once it has trained at least one step")
     if not files and not any("reward" in entry for entry in history):
-        raise DataError(f"{state_file}: the trainer log has no reward entries and the run has no completions.jsonl; "
+        raise DataError(f"{state_file}: the trainer log has no reward entries and the run has no {ROLLOUTS_NAME}; "
                         "nothing to analyze yet")
     weights, limit, thinks, notes = _run_settings(folder)
     run = Run(folder, rows, files, history, state_file, weights, limit, thinks, superseded, notes)
@@ -127,25 +129,27 @@ def load_run(folder: Path) -> Run:
     return run
 
 
-def read_completions(path: Path) -> tuple[list[Row], int]:
-    """The rows of one completions file, and how many were superseded by a resume.
+def read_completions(*paths: Path) -> tuple[list[Row], int]:
+    """The rows of one training process's rollout log (its files in the order written), and how many
+    were superseded by a resume.
 
-    A resumed run appends to the same file and re-generates the steps after its checkpoint, so when
+    A resumed run appends to the same log and re-generates the steps after its checkpoint, so when
     the step goes back, the rows of that step and later ones from before are dropped: what remains
     is the trajectory that produced the final model.
     """
     rows: list[Row] = []
     dropped = 0
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip() or _cut_by_a_kill(line):
-                continue
-            row = _parse_row(path, number, line)
-            if rows and row.step < rows[-1].step:
-                before = len(rows)
-                rows = [r for r in rows if r.step < row.step]
-                dropped += before - len(rows)
-            rows.append(row)
+    for path in paths:
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip() or _cut_by_a_kill(line):
+                    continue
+                row = _parse_row(path, number, line)
+                if rows and row.step < rows[-1].step:
+                    before = len(rows)
+                    rows = [r for r in rows if r.step < row.step]
+                    dropped += before - len(rows)
+                rows.append(row)
     return rows, dropped
 
 
@@ -167,7 +171,7 @@ def _parse_row(path: Path, number: int, line: str) -> Row:
     except json.JSONDecodeError as err:
         raise DataError(f"{where}: not valid JSON ({err.msg} at column {err.colno})",
                         hint="a line cut short by a crash can be deleted; the rest of the file is still read") from None
-    shape = "a row of `medr1 train`'s completions file: {step, id, completion, tokens, rewards}"
+    shape = "a row of `medr1 train`'s rollouts file: {step, id, completion, tokens, rewards}"
     if not isinstance(data, dict):
         raise DataError(f"{where}: expected {shape}")
     if "benchmark" in data and "key" in data:
@@ -192,11 +196,8 @@ def _trainer_state_file(folder: Path) -> Path | None:
     so a run still training can be analyzed up to its last checkpoint."""
     if (folder / TRAINER_STATE).is_file():
         return folder / TRAINER_STATE
-    numbered = []
-    for path in folder.glob(f"checkpoint-*/{TRAINER_STATE}"):
-        if m := re.fullmatch(r"checkpoint-(\d+)", path.parent.name):
-            numbered.append((int(m.group(1)), path))
-    return max(numbered)[1] if numbered else None
+    complete = checkpoints(folder)
+    return complete[-1] / TRAINER_STATE if complete else None
 
 
 def _log_history(path: Path) -> list[dict[str, Any]]:
@@ -212,7 +213,7 @@ def _log_history(path: Path) -> list[dict[str, Any]]:
 
 def _run_settings(folder: Path) -> tuple[dict[str, float] | None, int | None, bool, list[str]]:
     """Reward weights, completion length limit and whether the template thinks, from the run's config."""
-    from medr1_cli.config import RESOLVED_CONFIG_NAME, resolve_config
+    from medr1_cli.config import resolve_config
     from medr1_cli.data.prompts import TEMPLATES
     from medr1_cli.errors import ConfigError
 

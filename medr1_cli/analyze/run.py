@@ -20,9 +20,8 @@ from medr1_cli.analyze.results import compare_results
 from medr1_cli.analyze.training import TrainingAnalysis, analyze_training
 from medr1_cli.errors import DataError
 from medr1_cli.fsutil import atomic_write_text, check_writable_folder
+from medr1_cli.layout import ANALYSIS_DIR, SUMMARY_JSON
 
-SUMMARY_JSON = "summary.json"
-ANALYSIS_DIR = "analysis"
 TABLE_ROWS = 12  # steps printed; summary.json has every step
 
 

@@ -4,7 +4,7 @@ Steps are numbered as TRL's log numbers them: completions recorded at global ste
 update) are what optimizer step s + 1 learned from, and its log entry is labelled s + 1. So step 1
 is the first step in every plot and table, and the figures line up with trainer_state.json.
 
-Per step, from the completions (every rank's file):
+Per step, from the recorded rollouts (every rank's file):
 * reward: mean over completions of Σ weight × value over the rewards that applied (a None is left
   out), completions with no applicable reward left out — TRL's own `reward` figure.
 * each reward: the mean of its values where it applied (TRL's `rewards/<name>/mean`).
@@ -27,7 +27,7 @@ resampled is a group — one prompt's completions at one step, whose rewards are
 each other — within each third, with a fixed seed, so the same run always gives the same interval.
 A run read from TRL's log alone resamples its per-step means instead.
 
-A run without completions files (recorded by older medr1 versions) is read from TRL's log history
+A run without rollout files (recorded by older medr1 versions) is read from TRL's log history
 instead: the same series as far as TRL logs them; no scatter, no phrases.
 """
 

@@ -53,11 +53,6 @@ def slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
 
 
-def test_file_name(group: str) -> str:
-    """The file prepare-data writes a group's test split to."""
-    return f"test-{slug(group)}.json"
-
-
 def split_problem(problem: str) -> tuple[str, dict[str, str]] | None:
     """(question, {letter: option}) from Med-R1's problem text "…? A)CT, B)MRI, C)X-Ray"; None when the
     text does not end with a run of options lettered A, B, C, … in order."""

@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from medr1_cli import __version__
-from medr1_cli.config import RESOLVED_CONFIG_NAME, Medr1Config
+from medr1_cli.config import Medr1Config
 from medr1_cli.data.curriculum import Grading, order, read_grading_file, with_difficulty
 from medr1_cli.data.decontam import EvalIndex
 from medr1_cli.data.formats import LoadOptions, Loaded, benchmark_of_source, load_records
@@ -32,8 +32,7 @@ from medr1_cli.data.record import QARecord
 from medr1_cli.data.sources import RawSource, read_source
 from medr1_cli.errors import DataError
 from medr1_cli.fsutil import atomic_directory, check_writable_folder
-
-DATASET_DIR, JSONL_NAME, MANIFEST_NAME = "dataset", "train.jsonl", "manifest.json"
+from medr1_cli.layout import DATASET_DIR, JSONL_NAME, MANIFEST_NAME, RESOLVED_CONFIG_NAME, VQA_PREPARED_DIR
 VQA_DATASET = "omnimedvqa"  # the mix that builds Med-R1's per-group VQA splits (data.vqa)
 
 
@@ -85,7 +84,8 @@ def prepared_folder(config: Medr1Config) -> Path:
         from medr1_cli.data.omnimedvqa import slug
         from medr1_cli.data.vqa import training_group
 
-        return Path(data.output_dir) / f"{data.dataset}-{data.vqa.split_by}-{slug(training_group(config))}"
+        group = slug(training_group(config))
+        return Path(data.output_dir) / VQA_PREPARED_DIR.format(split_by=data.vqa.split_by, group=group)
     return Path(data.output_dir) / data.dataset
 
 

@@ -21,13 +21,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from medr1_cli import __version__
-from medr1_cli.config import RESOLVED_CONFIG_NAME, Medr1Config
-from medr1_cli.data.omnimedvqa import GROUPINGS, group_name, slug, test_file_name
+from medr1_cli.config import Medr1Config
+from medr1_cli.data.omnimedvqa import GROUPINGS, group_name, slug
 from medr1_cli.data.record import QARecord
 from medr1_cli.errors import DataError
 from medr1_cli.fsutil import atomic_directory
-
-IMAGES_DIR = "images"
+from medr1_cli.layout import DATASET_DIR, JSONL_NAME, MANIFEST_NAME, RESOLVED_CONFIG_NAME, VQA_IMAGES_DIR, VQA_TEST_FILE
 
 
 def group_of(record: QARecord, split_by: str) -> str | None:
@@ -82,7 +81,7 @@ def check_images(records: list[QARecord], root: Path) -> dict[str, Path]:
 def prepare_vqa(config: Medr1Config, records: list[QARecord], root: Path, report: dict[str, Any],
                 output: Path, console: Console) -> tuple[int, dict[str, Any]]:
     """Write the training set of `train_on` and every group's test file into `output`."""
-    from medr1_cli.data.prepare import DATASET_DIR, JSONL_NAME, MANIFEST_NAME, row_of
+    from medr1_cli.data.prepare import row_of
 
     started = time.perf_counter()
     v = config.data.vqa
@@ -105,15 +104,16 @@ def prepare_vqa(config: Medr1Config, records: list[QARecord], root: Path, report
         _save_dataset(rows, tmp / DATASET_DIR)
         (tmp / JSONL_NAME).write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows),
                                       encoding="utf-8")
+        test_files = {group: VQA_TEST_FILE.format(group=slug(group)) for group in splits}
         for group, parts in splits.items():
-            (tmp / test_file_name(group)).write_text(json.dumps([_med_r1_row(r, stored[r.id]) for r in parts["test"]],
-                                                                indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            (tmp / test_files[group]).write_text(json.dumps([_med_r1_row(r, stored[r.id]) for r in parts["test"]],
+                                                            indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         manifest = {
             "medr1_version": __version__, "dataset": config.data.dataset, "kind": "vqa", "seed": config.data.seed,
             "template": config.data.template, "rows": len(rows), "split_by": v.split_by, "train_on": train_on,
             "test_share": v.test_share, "image_size": v.image_size, "sources": {config.data.dataset: report},
             "evaluation_sets": {},  # the test files are the evaluation sets, split off above
-            "groups": {g: {"train": len(p["train"]), "test": len(p["test"]), "test_file": test_file_name(g)}
+            "groups": {g: {"train": len(p["train"]), "test": len(p["test"]), "test_file": test_files[g]}
                        for g, p in splits.items()},
             "training_ids": [r.id for r in train],
             "held_out_ids": sorted(r.id for p in splits.values() for r in p["test"]),
@@ -135,8 +135,8 @@ def _store_images(images: dict[str, Path], folder: Path, size: int | None, conso
     stored = {}
     with console.status(f"resizing {len(images)} images to {size}×{size} …"):
         for index, (item, path) in enumerate(images.items()):
-            relative = f"{IMAGES_DIR}/{index:06d}-{slug(item)[:60]}.png"  # the index keeps similar ids apart
-            (folder / IMAGES_DIR).mkdir(exist_ok=True)
+            relative = f"{VQA_IMAGES_DIR}/{index:06d}-{slug(item)[:60]}.png"  # the index keeps similar ids apart
+            (folder / VQA_IMAGES_DIR).mkdir(exist_ok=True)
             with Image.open(path) as image:
                 image.convert("RGB").resize((size, size), Image.Resampling.BICUBIC).save(folder / relative)
             stored[item] = relative

@@ -20,9 +20,9 @@ from medr1_cli.data.omnimedvqa import slug
 from medr1_cli.errors import ConfigError
 from medr1_cli.evaluate.compare import compare, print_comparison
 from medr1_cli.fsutil import atomic_write_text
+from medr1_cli.layout import BASELINE_DIR, BASELINE_RESULTS, COMPARISON_JSON, COMPARISON_MD
 
 ALPHA = 0.05
-COMPARISON_JSON, COMPARISON_MD, BASELINE_RESULTS = "comparison.json", "comparison.md", "baseline_results.json"
 
 
 def baseline_model(config: Medr1Config) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def baseline_config(config: Medr1Config) -> Medr1Config:
     """The same evaluation with the baseline model, writing to its own folder beside the evaluation's."""
     model = baseline_model(config)
     label = "@".join(filter(None, (model["name_or_path"], model.get("revision"))))
-    folder = Path(config.eval.output_dir).parent / f"baseline-{slug(label) or 'model'}"
+    folder = Path(config.eval.output_dir).parent / BASELINE_DIR.format(model=slug(label) or "model")
     if folder.resolve() == Path(config.eval.output_dir).resolve():
         raise ConfigError(f"eval.output_dir {config.eval.output_dir} is where the baseline's results go",
                           hint="give the evaluation another output folder")

@@ -12,8 +12,8 @@ from rich.table import Table
 
 from medr1_cli.data.sources import read_text
 from medr1_cli.errors import DataError
-from medr1_cli.evaluate.run import RESULTS_JSON
 from medr1_cli.evaluate.stats import mcnemar, paired_bootstrap
+from medr1_cli.layout import RESULTS_JSON
 
 
 FIGURES = ("title", "n", "accuracy", "wilson_95")  # what a plot or table of the results reads

@@ -15,6 +15,7 @@ from medr1_cli.config import Medr1Config
 from medr1_cli.evaluate.baseline import check_baseline
 from medr1_cli.evaluate.run import load_benchmarks
 from medr1_cli.fsutil import check_writable_folder
+from medr1_cli.layout import COMPLETIONS_NAME, RESULTS_JSON, RESULTS_MD
 from medr1_cli.models import describe_model_reference
 
 
@@ -51,7 +52,8 @@ def dry_run_evaluation(config: Medr1Config, console: Console | None = None) -> d
                   f"{settings.engine}, backend {settings.backend}"
                   + (f", first {settings.limit} items per benchmark" if settings.limit else ""))
     console.print(f"layout: {escape(planned_layout(config))}")
-    console.print(f"would write: {escape(str(Path(settings.output_dir)))} (completions.jsonl, results.json, results.md)")
+    console.print(f"would write: {escape(str(Path(settings.output_dir)))} "
+                  f"({COMPLETIONS_NAME}, {RESULTS_JSON}, {RESULTS_MD})")
     if not manifest:
         console.print("no training manifest found: no item is left out as a training item "
                       "(eval.exclude_manifest names one)")

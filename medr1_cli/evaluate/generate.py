@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from medr1_cli.config import Medr1Config
+from medr1_cli.data.prompts import build_prompt
+from medr1_cli.data.record import QARecord
 from medr1_cli.errors import ConfigError, MissingExtraError
 from medr1_cli.evaluate.registry import find_benchmark
 from medr1_cli.fsutil import append_jsonl
+from medr1_cli.layout import completion_shard, completion_shards
 from medr1_cli.models import cached_hub_config
 from medr1_cli.models.loading import chat_template_text
 from medr1_cli.models.reference import ShardedSizes, inspect_model, is_vision_model, model_file
 
-COMPLETIONS_NAME = "completions.jsonl"
 # Requests handed to vLLM at once: it batches continuously within a chunk, so small chunks (eval.batch_size)
 # would leave it idle at every chunk's tail; the store still appends chunk by chunk.
 VLLM_CHUNK = 512
@@ -103,10 +105,10 @@ class CompletionStore:
             self.done.update(_read_rows(file))
 
     def shard_path(self, index: int) -> Path:
-        return self.path.with_name(f"{self.path.stem}-dp{index}{self.path.suffix}")
+        return completion_shard(self.path, index)
 
     def shards(self) -> list[Path]:
-        return sorted(self.path.parent.glob(f"{self.path.stem}-dp*{self.path.suffix}"))
+        return completion_shards(self.path)
 
     def add(self, rows: Iterable[dict]) -> None:
         rows = list(rows)
@@ -134,8 +136,30 @@ def _read_rows(path: Path) -> dict[str, dict]:
     return rows
 
 
+def sample_requests(pools: Mapping[str, Sequence[QARecord]], config: Medr1Config, model_id: str, settings_id: str,
+                    samples: int) -> dict[str, list[Request]]:
+    """`samples` requests for every item of each named pool, in the config's eval template. A key names the
+    model, the pool, the item, the sample and the settings, so a store answers only what would be generated
+    the same way."""
+    e = config.eval
+    return {name: [Request(f"{model_id}|{name}|{r.id}|{sample}|{settings_id}", name, r.id, sample,
+                           build_prompt(r, e.template, e.system_prompt), r.images)
+                   for r in records for sample in range(samples)]
+            for name, records in pools.items()}
+
+
 def chunks_of(requests: list[Request], size: int) -> list[list[Request]]:
-    return [requests[start : start + size] for start in range(0, len(requests), size)]
+    """Batches of `size`, longest prompts first (as lm-eval orders its requests): a batch's prompts are left
+    padded to its longest, and prefill is most of the time on short answers, so similar lengths pad little;
+    a batch too large for memory also fails at once, not at the end. The sort is stable, so the samples
+    of one question stay together and the batches are the same on every run and in every worker."""
+    ordered = sorted(requests, key=lambda r: (len(r.images), prompt_chars(r)), reverse=True)
+    return [ordered[start : start + size] for start in range(0, len(ordered), size)]
+
+
+def prompt_chars(request: Request) -> int:
+    """The prompt's length in characters: orders prompts as their token counts would, without a tokenizer."""
+    return sum(len(str(message.get("content", ""))) for message in request.messages)
 
 
 def chunk_size(config: Medr1Config, backend: str, pending: int = 0, workers: int = 1) -> int:

@@ -14,8 +14,7 @@ from rich.table import Table
 from medr1_cli.errors import DataError
 from medr1_cli.evaluate.compare import FIGURES, load_results
 from medr1_cli.fsutil import atomic_write_text
-
-MATRIX_JSON, MATRIX_MD, MATRIX_PNG = "matrix.json", "matrix.md", "matrix.png"
+from medr1_cli.layout import MATRIX_JSON, MATRIX_MD, MATRIX_PNG
 
 
 def trained_on(results: dict[str, Any]) -> str:

@@ -5,7 +5,7 @@ them out round-robin to N worker processes (`python -m medr1_cli.evaluate.parall
 own model replica and, on GPU machines, its own `eval.tensor_parallel_size` GPUs. A worker appends
 every batch to its own shard of the completion store as soon as it is generated, so a killed run
 resumes like a single-process one; the parent shows the progress of all workers from the shards,
-which `run_evaluation` folds into `completions.jsonl` when every worker has finished.
+which `run_evaluation` folds into the store when every worker has finished.
 """
 
 from __future__ import annotations
@@ -26,13 +26,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from medr1_cli.config import Medr1Config
 from medr1_cli.devices import tensor_parallel_sizes, visible_devices
-from medr1_cli.errors import ConfigError, Medr1Error
+from medr1_cli.errors import ConfigError, Medr1Error, print_error
 from medr1_cli.evaluate.generate import CompletionStore, Request, backend_for, chunk_size, chunks_of, generate_chunk
 from medr1_cli.fsutil import atomic_write_text
+from medr1_cli.layout import DATA_PARALLEL_DIR, RESOLVED_CONFIG_NAME, WORKER_BATCHES, WORKER_LOG
 from medr1_cli.models.reference import ShardedSizes, inspect_model
 from medr1_cli.processes import stop, tail
-
-WORK_FOLDER = "data-parallel"  # inside eval.output_dir: each worker's batches, its config and its log
 
 
 class WorkerError(Medr1Error):
@@ -130,21 +129,21 @@ def generate_in_parallel(missing: dict[str, list[Request]], config: Medr1Config,
     gpus, sizes = machine_gpus(config), sharded_sizes(config, model_path, backend)
     per_worker = gpus_per_worker(config, gpus, sizes)
     console.print(f"{backend} layout: {describe_layout(config, gpus, per_worker, sizes)}")
-    folder = store.path.parent / WORK_FOLDER
+    folder = store.path.parent / DATA_PARALLEL_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / "medr1_config.yaml", worker_config(config, per_worker).to_yaml())
+    atomic_write_text(folder / RESOLVED_CONFIG_NAME, worker_config(config, per_worker).to_yaml())
     workers = config.eval.data_parallel_size
     size = chunk_size(config, backend, sum(len(requests) for requests in missing.values()), workers)
     dealt = [b for b in deal_batches(missing, size, workers) if b]
     processes: list[tuple[int, subprocess.Popen, Path]] = []
     try:
         for index, batches in enumerate(dealt):
-            work = folder / f"worker-{index}.json"
+            work = folder / WORKER_BATCHES.format(index=index)
             atomic_write_text(work, json.dumps([[dataclasses.asdict(r) for r in b] for b in batches]) + "\n")
             env = dict(os.environ)
             if per_worker:
                 env["CUDA_VISIBLE_DEVICES"] = visible_devices(range(index * per_worker, (index + 1) * per_worker))
-            log = folder / f"worker-{index}.log"
+            log = folder / WORKER_LOG.format(index=index)
             with log.open("w", encoding="utf-8") as handle:
                 # Its own session, so stopping it stops what it started too (vLLM's engine processes).
                 command = worker_command(work, model_path, store.shard_path(index))
@@ -197,20 +196,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="medr1's data-parallel evaluation worker (started by `medr1 evaluate`).")
     parser.add_argument("--work", required=True, help="the JSON list of batches this worker generates")
     parser.add_argument("--model", required=True, help="the resolved model folder or Hub id")
-    parser.add_argument("--store", required=True, help="this worker's shard of completions.jsonl")
+    parser.add_argument("--store", required=True, help="this worker's shard of the completion store")
     parser.add_argument("--parent", type=int, required=True, help="the pid of `medr1 evaluate`; its death stops us")
     args = parser.parse_args(argv)
     _die_with(args.parent)
     work = Path(args.work)
     try:
-        config = resolve_config(work.parent / "medr1_config.yaml", builtin_entries=False)
+        config = resolve_config(work.parent / RESOLVED_CONFIG_NAME, builtin_entries=False)
         batches = [[Request(**{**r, "images": tuple(r["images"])}) for r in b] for b in json.loads(work.read_text())]
         _, backend = make_backend(config, args.model)
         store = CompletionStore(Path(args.store))
         for batch in batches:
             generate_chunk(backend, batch, store)
     except Medr1Error as err:
-        print(f"medr1: {err.title}\n{err.message}" + (f"\nhint: {err.hint}" if err.hint else ""), file=sys.stderr)
+        print_error(err)  # into the worker's log, whose end the parent's WorkerError quotes
         sys.exit(err.exit_code)
 
 

@@ -4,14 +4,16 @@ comparable with published tables beside medr1's own — and to show how much of 
 The rule (HuatuoGPT-o1's evaluation, which produced the bundle's published numbers), as medr1 applies it:
 
 1. An empty completion is dropped from the denominator.
-2. The reply is cut at its last "## Final Response"; the part after it is read.
-3. "answer is X" — lowercase "answer is", only spaces, then a capital option letter standing alone:
-   the first and the last.
+2. The reply is cut at its last "## Final Response" followed by a blank line; the part after it is read.
+3. "answer is" — lowercase, then optional spaces and a capital letter A–N, whatever follows it (so
+   "answer is Amiodarone" reads A, and a letter past the options counts as wrong): the first and the last.
 4. Else a capital option letter standing alone as a word — except "A" followed by a space, the
    article ("A 45-year-old man") — the first and the last. Like the reference, this reads the
    pronoun "I" as option I where a question has nine or more options.
-5. Else an option's text found in the reply: the first and the last by position.
-6. Else the option closest to the reply by string similarity — it never says "no answer".
+5. Else the options whose text the reply contains: as "last", the one whose last mention comes
+   latest; as "first", the one whose first mention comes latest (the reference's own quirk).
+6. Else the option most similar to the reply (difflib's ratio of option against reply, the latest
+   option winning a tie) — it never says "no answer".
 
 A benchmark's figure is the higher of the accuracy of the first matches and that of the last
 matches, which biases it upward. medr1's headline stays its own extractor, which never guesses.
@@ -26,8 +28,8 @@ from typing import Literal
 
 Source = Literal["answer_is", "lone_letter", "option_text", "closest"]
 SOURCES: tuple[Source, ...] = ("answer_is", "lone_letter", "option_text", "closest")
-_FINAL_RESPONSE = "## Final Response"
-_ANSWER_IS = re.compile(r"answer is\s*([A-Z])(?![A-Za-z0-9])")
+_FINAL_RESPONSE = "## Final Response\n\n"
+_ANSWER_IS = re.compile(r"answer is\s*([A-N])")
 _LONE_LETTER = re.compile(r"(?<![A-Za-z0-9])(?!A )([A-Z])(?![A-Za-z0-9])")
 
 
@@ -46,18 +48,25 @@ def reference_verdict(completion: str, options: dict[str, str]) -> ReferenceVerd
     cut = text.rfind(_FINAL_RESPONSE)
     if cut >= 0:
         text = text[cut + len(_FINAL_RESPONSE):]
-    letters = [m[1] for m in _ANSWER_IS.finditer(text) if m[1] in options]
+    letters = _ANSWER_IS.findall(text)
     if letters:
         return ReferenceVerdict(letters[0], letters[-1], "answer_is")
     lone = [m[1] for m in _LONE_LETTER.finditer(text) if m[1] in options]
     if lone:
         return ReferenceVerdict(lone[0], lone[-1], "lone_letter")
     lowered = text.lower()
-    found = sorted((lowered.find(t.lower()), letter) for letter, t in options.items()
-                   if t.strip() and t.lower() in lowered)
-    if found:
-        return ReferenceVerdict(found[0][1], found[-1][1], "option_text")
-    closest = max(options, key=lambda letter: difflib.SequenceMatcher(None, lowered, options[letter].lower()).ratio())
+    named = [letter for letter, t in options.items() if t.lower() in lowered]
+    if named:  # max() keeps the earliest option on a tie, as the reference's stable sort does
+        return ReferenceVerdict(max(named, key=lambda letter: lowered.find(options[letter].lower())),
+                                max(named, key=lambda letter: lowered.rfind(options[letter].lower())), "option_text")
+    # the option is difflib's first sequence and the reply its second, as in the reference (difflib's junk
+    # heuristic applies to the second); difflib indexes the second once, so one matcher serves every option
+    matcher = difflib.SequenceMatcher(None, "", lowered)
+    ratios = []
+    for order, letter in enumerate(options):
+        matcher.set_seq1(options[letter].lower())
+        ratios.append((matcher.ratio(), order, letter))
+    closest = max(ratios)[2]
     return ReferenceVerdict(closest, closest, "closest")
 
 

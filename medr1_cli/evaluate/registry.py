@@ -9,10 +9,11 @@ from pathlib import Path
 
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.formats import load_records, question_id
-from medr1_cli.data.prepare import MANIFEST_NAME, load_options, prepared_folder
+from medr1_cli.data.prepare import load_options, prepared_folder
 from medr1_cli.data.record import QARecord
 from medr1_cli.data.sources import read_source, read_text
 from medr1_cli.errors import ConfigError, DataError
+from medr1_cli.layout import MANIFEST_NAME, VQA_PREPARED_DIR, VQA_TEST_FILE
 from medr1_cli.suggest import did_you_mean
 
 
@@ -115,13 +116,14 @@ def vqa_test_file(benchmark: Benchmark, config: Medr1Config) -> Path:
     """The test split of a Med-R1 group, from the prepared folder of this config (or, when the config
     trains on another grouping, any prepared folder of the benchmark's grouping: test splits do not
     depend on which group trains)."""
-    from medr1_cli.data.omnimedvqa import test_file_name
+    from medr1_cli.data.omnimedvqa import slug
 
     grouping, group = benchmark.vqa
     config_grouping = config.data.vqa.split_by if config.data.dataset == "omnimedvqa" else None
-    name = test_file_name(group)
+    name = VQA_TEST_FILE.format(group=slug(group))
     candidates = [prepared_folder(config) / name] if config_grouping == grouping else []
-    candidates += sorted(Path(config.data.output_dir).glob(f"omnimedvqa-{grouping}-*/{name}"))
+    any_group = VQA_PREPARED_DIR.format(split_by=grouping, group="*")
+    candidates += sorted(Path(config.data.output_dir).glob(f"{any_group}/{name}"))
     found = next((c for c in candidates if c.is_file()), None)
     if found is None:
         raise DataError(

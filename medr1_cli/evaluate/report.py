@@ -21,8 +21,8 @@ from medr1_cli.evaluate.baseline import ALPHA
 from medr1_cli.evaluate.compare import PAIRING, compare, load_results, protocol_of
 from medr1_cli.evaluate.run import BELOW_CHANCE, accuracy_cell
 from medr1_cli.fsutil import atomic_write_text, check_writable_folder
+from medr1_cli.layout import REPORT_JSON, REPORT_MD, REPORT_PNG, REPORT_TEX
 
-REPORT_FILES = ("report.json", "report.md", "report.tex", "report.png")
 # What changes a completion, read from each result's resolved config: results that differ here are not comparable.
 SETTINGS = (("eval", "protocol"), ("eval", "template"), ("eval", "system_prompt"), ("eval", "temperature"), ("eval", "top_p"),
             ("eval", "max_new_tokens"), ("eval", "n_samples"), ("eval", "seed"), ("eval", "engine"),
@@ -180,13 +180,13 @@ def write_report(paths: list[Path], output: Path, console: Console | None = None
     check_writable_folder(output, "--output-dir")
     report = build_report(paths)
     print_report(console, report)
-    atomic_write_text(output / "report.json", json.dumps(report, indent=2) + "\n")
-    atomic_write_text(output / "report.md", markdown(report))
-    atomic_write_text(output / "report.tex", latex(report))
+    atomic_write_text(output / REPORT_JSON, json.dumps(report, indent=2) + "\n")
+    atomic_write_text(output / REPORT_MD, markdown(report))
+    atomic_write_text(output / REPORT_TEX, latex(report))
     models = [f"{row['model']}{' (base)' if row['base'] else ''}" for row in report["rows"]]
     accuracy_plot({"models": models, "benchmarks": {
         name: {"title": title, "by_model": {label: row["cells"][name] for label, row in zip(models, report["rows"])
                                             if name in row["cells"]}}
-        for name, title in report["benchmarks"].items()}}, output / "report.png")
-    console.print(f"wrote {', '.join(REPORT_FILES)} to {escape(str(output))}")
+        for name, title in report["benchmarks"].items()}}, output / REPORT_PNG)
+    console.print(f"wrote {', '.join((REPORT_JSON, REPORT_MD, REPORT_TEX, REPORT_PNG))} to {escape(str(output))}")
     return report

@@ -17,18 +17,17 @@ from rich.table import Table
 from medr1_cli import __version__
 from medr1_cli.answers import extract_answer
 from medr1_cli.config import Medr1Config
-from medr1_cli.data.prompts import TEMPLATES, build_prompt
+from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.evaluate.generate import (
-    COMPLETIONS_NAME, CompletionStore, Request, backend_for, chunk_size, chunks_of, generate_chunk, make_backend,
-    model_fingerprint, settings_fingerprint,
+    CompletionStore, Request, backend_for, chunk_size, chunks_of, generate_chunk, make_backend, model_fingerprint,
+    sample_requests, settings_fingerprint,
 )
 from medr1_cli.evaluate.reference_scoring import reference_figures, reference_verdict
 from medr1_cli.evaluate.registry import BenchmarkData, find_benchmark, load_benchmark, training_ids
 from medr1_cli.evaluate.stats import bootstrap, wilson
 from medr1_cli.fsutil import atomic_write_text, check_writable_folder
+from medr1_cli.layout import COMPLETIONS_NAME, RESULTS_JSON, RESULTS_MD
 from medr1_cli.models import describe_model_reference, resolve_model_path
-
-RESULTS_JSON, RESULTS_MD = "results.json", "results.md"
 
 
 def load_benchmarks(config: Medr1Config, console: Console) -> tuple[dict[str, BenchmarkData], str | None]:
@@ -75,15 +74,8 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
     model_id = model_fingerprint(model_path, config.model.revision)
     settings_id = settings_fingerprint(config, backend)
     store = CompletionStore(output / COMPLETIONS_NAME)
-    requests = {
-        name: [
-            Request(f"{model_id}|{name}|{record.id}|{sample}|{settings_id}", name, record.id, sample,
-                    build_prompt(record, config.eval.template, config.eval.system_prompt), record.images)
-            for record in bench.records
-            for sample in range(config.eval.n_samples)
-        ]
-        for name, bench in data.items()
-    }
+    requests = sample_requests({name: bench.records for name, bench in data.items()}, config, model_id, settings_id,
+                               config.eval.n_samples)
     missing = {name: [r for r in reqs if r.key not in store.done] for name, reqs in requests.items()}
     generated = sum(len(m) for m in missing.values())
     try:

@@ -11,6 +11,7 @@ from medr1_cli import __version__
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.export.source import Source
+from medr1_cli.layout import MANIFEST_NAME, RESULTS_JSON
 from medr1_cli.models.names import HUB_IDS
 from medr1_cli.yamlio import dump_yaml
 
@@ -36,7 +37,7 @@ def find_results(source: Source, candidates: list[Path]) -> tuple[dict[str, Any]
     targets = {source.path.resolve()}
     found = []
     for folder in dict.fromkeys(candidates):
-        file = folder / "results.json"
+        file = folder / RESULTS_JSON
         if not file.is_file():
             continue
         try:
@@ -108,7 +109,7 @@ def model_card(source: Source, settings: Medr1Config, *, kind: str, verification
 
 
 def _data_section(run: Medr1Config) -> list[str]:
-    from medr1_cli.data.prepare import MANIFEST_NAME, prepared_folder
+    from medr1_cli.data.prepare import prepared_folder
 
     manifest_path = prepared_folder(run) / MANIFEST_NAME  # VQA runs prepare into a per-group folder
     if not manifest_path.is_file():

@@ -12,8 +12,9 @@ from rich.markup import escape
 
 from medr1_cli.config import Medr1Config
 from medr1_cli.errors import ConfigError, DataError
-from medr1_cli.export.source import ADAPTER_WEIGHTS, TRAINING_CONFIG_NAME, Source, locate
+from medr1_cli.export.source import ADAPTER_WEIGHTS, Source, locate
 from medr1_cli.fsutil import atomic_directory, atomic_write_text, check_writable_folder
+from medr1_cli.layout import EXPORT_DIR, MODEL_CARD, TRAINING_CONFIG_NAME
 
 
 
@@ -22,7 +23,7 @@ class VerificationFailed(DataError):
 
 
 def output_folder(config: Medr1Config, source: Source) -> Path:
-    return Path(config.export.output_dir).expanduser() if config.export.output_dir else source.run / "export"
+    return Path(config.export.output_dir).expanduser() if config.export.output_dir else source.run / EXPORT_DIR
 
 
 def run_export(config: Medr1Config, target: str | None = None, *, base_model: str | None = None, force: bool = False,
@@ -76,9 +77,9 @@ def run_export(config: Medr1Config, target: str | None = None, *, base_model: st
         if settings.verify:
             checked = _verify(folder, source if kind == "adapter" else None, model_section, probes, reference,
                               settings.dtype if kind != "adapter" else "float32", console)
-        atomic_write_text(folder / "README.md", model_card(
+        atomic_write_text(folder / MODEL_CARD, model_card(
             source, config, kind=kind, verification=checked.as_dict() if checked else None, results=results,
-            name=output.name if output.name != "export" else f"{source.run.parent.name}-{source.run.name}"))
+            name=output.name if output.name != EXPORT_DIR else f"{source.run.parent.name}-{source.run.name}"))
         if checked and not checked.passed:
             raise VerificationFailed(
                 f"the export differs from the trained model: max |logit difference| {checked.max_abs_diff:.3g} > "

@@ -4,24 +4,22 @@ LoRA adapter, full weights, or a DeepSpeed ZeRO sharded checkpoint, with the bas
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from medr1_cli.config import RESOLVED_CONFIG_NAME, Medr1Config, resolve_config
+from medr1_cli.config import Medr1Config, resolve_config
 from medr1_cli.errors import ConfigError, DataError
+from medr1_cli.layout import RESOLVED_CONFIG_NAME, TRAINER_STATE, TRAINING_CONFIG_NAME, checkpoint_step, checkpoints
 
-CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
-TRAINING_CONFIG_NAME = "medr1_training_config.yaml"  # an export's copy of the config its run trained with
 
 
 @dataclass(frozen=True)
 class Source:
     kind: str  # "lora", "full" or "zero" (DeepSpeed ZeRO shards, consolidated to fp32)
     path: Path  # the folder holding the weights (the run folder or a checkpoint)
-    run: Path  # the run folder: its medr1_config.yaml, completions and evaluation live there
+    run: Path  # the run folder: its medr1_config.yaml, rollouts and evaluation live there
     run_config: Medr1Config | None  # the config the run trained with, when medr1 trained it
     base_model: str | None  # where a LoRA adapter's base model loads from
     base_name: str | None  # the base model as the run named it (builtin:..., a Hub id, a folder)
@@ -31,13 +29,6 @@ class Source:
     def label(self) -> str:
         what = {"lora": "LoRA adapter", "full": "full weights", "zero": "DeepSpeed ZeRO checkpoint"}[self.kind]
         return f"{what} at {self.path}" + (f" (step {self.step})" if self.step is not None else "")
-
-
-def checkpoints(run: Path) -> list[Path]:
-    """The run's complete checkpoint folders (the trainer writes trainer_state.json last), oldest first."""
-    found = [p for p in run.iterdir() if p.is_dir() and CHECKPOINT.match(p.name) and (p / "trainer_state.json").is_file()
-             ] if run.is_dir() else []
-    return sorted(found, key=lambda p: int(CHECKPOINT.match(p.name).group(1)))
 
 
 def zero_tag(folder: Path) -> str | None:
@@ -59,7 +50,7 @@ def locate(target: str | None, checkpoint: str | None, config: Medr1Config, base
     """The folder to export: `checkpoint` (a path, or a checkpoint name inside the run), else the run's
     final save (what training writes when it finishes), else its newest checkpoint."""
     run = Path(target or config.train.output_dir).expanduser()
-    if run.is_dir() and CHECKPOINT.match(run.name) and not checkpoint:
+    if run.is_dir() and checkpoint_step(run) is not None and not checkpoint:
         run, checkpoint = run.parent, run.name  # a checkpoint was named directly
     if not run.is_dir():
         raise DataError(
@@ -73,9 +64,9 @@ def locate(target: str | None, checkpoint: str | None, config: Medr1Config, base
         if not folder.is_dir():
             names = ", ".join(p.name for p in checkpoints(run)) or "none"
             raise DataError(f"checkpoint '{checkpoint}' not found in {run}; its complete checkpoints: {names}")
-        if CHECKPOINT.match(folder.name) and folder.parent.resolve() != run.resolve():
+        if checkpoint_step(folder) is not None and folder.parent.resolve() != run.resolve():
             run = folder.parent  # a checkpoint of another run: its own run folder has its config
-    elif holds_model(run) and (newest is None or (_final_step(run) or 0) >= _step(newest)):
+    elif holds_model(run) and (newest is None or (_final_step(run) or 0) >= checkpoint_step(newest)):
         folder = run  # the final save, unless a resumed run checkpointed past it and then stopped
     elif newest is not None:
         folder = newest
@@ -90,8 +81,9 @@ def locate(target: str | None, checkpoint: str | None, config: Medr1Config, base
 
 def classify(folder: Path, run: Path, base_model: str | None = None) -> Source:
     run_config = _run_config(run, folder)
-    match = CHECKPOINT.match(folder.name)
-    step = int(match.group(1)) if match else _final_step(folder)
+    step = checkpoint_step(folder)
+    if step is None:
+        step = _final_step(folder)
     base_name = run_config.model.name_or_path if run_config else None
     if (folder / "adapter_config.json").is_file():
         if not any((folder / name).is_file() for name in ADAPTER_WEIGHTS):
@@ -118,7 +110,7 @@ def run_config_file(target: str) -> str | None:
     """The resolved config a run folder (or a checkpoint inside one) was trained with."""
     folder = Path(target).expanduser()
     for candidate in (folder / RESOLVED_CONFIG_NAME, folder.parent / RESOLVED_CONFIG_NAME):
-        if candidate.is_file() and (candidate.parent == folder or CHECKPOINT.match(folder.name)):
+        if candidate.is_file() and (candidate.parent == folder or checkpoint_step(folder) is not None):
             return str(candidate)
     return None
 
@@ -137,12 +129,8 @@ def _run_config(run: Path, folder: Path) -> Medr1Config | None:
     return None
 
 
-def _step(checkpoint: Path) -> int:
-    return int(CHECKPOINT.match(checkpoint.name).group(1))
-
-
 def _final_step(folder: Path) -> int | None:
-    state = folder / "trainer_state.json"
+    state = folder / TRAINER_STATE
     return json.loads(state.read_text(encoding="utf-8")).get("global_step") if state.is_file() else None
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from medr1_cli.errors import DataError, MissingExtraError
 from medr1_cli.fsutil import atomic_directory, cache_dir
+from medr1_cli.layout import MODEL_PROVENANCE
 
 FOLDER_NAME = "smollm2-135m-instruct-v1"
 _WHAT = "The demo model SmolLM2-135M-Instruct"
@@ -82,5 +83,5 @@ def materialise_smollm2(output_dir: str | Path) -> Path:
             "gguf_file": gguf_file.name,
             "dtype": "float32",
         }
-        (tmp / "medr1_provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+        (tmp / MODEL_PROVENANCE).write_text(json.dumps(provenance, indent=2) + "\n")
     return Path(output_dir)

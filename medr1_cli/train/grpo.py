@@ -5,7 +5,7 @@
 It reads the resolved config the launcher wrote, loads the prepared dataset, the model (dtype,
 attention kernel, chat-template override, LoRA / Q-LoRA), the reward functions with their weights,
 builds TRL's `GRPOConfig` from `train.grpo` (so TRL validates every key), resumes from a checkpoint
-when asked, trains, saves, and appends every completion with its rewards to `completions.jsonl`.
+when asked, trains, saves, and appends every rollout with its rewards to `rollouts.jsonl`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,12 @@ from typing import Any
 
 from rich.console import Console
 
-from medr1_cli.config import RESOLVED_CONFIG_NAME, Medr1Config, ModelSection, resolve_config
+from medr1_cli.config import Medr1Config, ModelSection, resolve_config
 from medr1_cli.data.prompts import TEMPLATES
-from medr1_cli.errors import ConfigError, DataError, Medr1Error
+from medr1_cli.errors import ConfigError, DataError, Medr1Error, print_error
+from medr1_cli.layout import (
+    DATASET_DIR, MANIFEST_NAME, RESOLVED_CONFIG_NAME, TRAINER_STATE, checkpoints, rollout_logs, rollouts_file,
+)
 from medr1_cli.models.reference import VISION_MODULES
 from medr1_cli.rewards import TEMPLATE_ANSWER_FORMS, build_rewards, columns_needed, option_names
 from medr1_cli.suggest import did_you_mean
@@ -50,12 +53,10 @@ STALE_KEYS = {
     "vllm_device": "removed from TRL; use train.topology: server, which gives vLLM its own GPUs",
     "vllm_gpu_memory_utilisation": "spelled vllm_gpu_memory_utilization",
 }
-CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 # Module names of a multimodal checkpoint's vision side (models.reference.VISION_MODULES), for peft's exclude_modules.
 VISION_MODULES_PATTERN = r".*(^|\.)(" + "|".join(VISION_MODULES) + r")(\.|$).*"
 # TRL still uses transformers' gradient-checkpointing names that v5 deprecates; nothing a user can change.
 warnings.filterwarnings("ignore", category=FutureWarning, message=".*gradient_checkpointing.*")
-COMPLETIONS_NAME = "completions.jsonl"
 # What a model needs besides its weights (configs, tokenizer, chat template, remote code).
 MODEL_FILES = ["*.json", "*.txt", "*.model", "*.jinja", "*.py", "*.tiktoken"]
 
@@ -157,7 +158,7 @@ def prepared_dataset(config: Medr1Config, console: Console, *, may_prepare: bool
 def _prepared(config: Medr1Config, console: Console, folder: Path, may_prepare: bool):
     from datasets import load_from_disk
 
-    from medr1_cli.data.prepare import DATASET_DIR, MANIFEST_NAME, prepare_data
+    from medr1_cli.data.prepare import prepare_data
 
     manifest = folder / MANIFEST_NAME
     if manifest.is_file():
@@ -299,18 +300,6 @@ def reward_functions(config: Medr1Config, *, think_prefilled: bool):
 
 
 # ------------------------------------------------------------------------------ resume
-def checkpoints(output_dir: str | Path) -> list[Path]:
-    """Complete checkpoints of a run folder, oldest first."""
-    folder = Path(output_dir)
-    if not folder.is_dir():
-        return []
-    found = [
-        (int(m.group(1)), p) for p in folder.iterdir()
-        if (m := CHECKPOINT.match(p.name)) and (p / "trainer_state.json").is_file()
-    ]
-    return [p for _, p in sorted(found)]
-
-
 def resume_from(config: Medr1Config) -> str | None:
     resume = config.train.resume
     existing = checkpoints(config.train.output_dir)
@@ -326,8 +315,8 @@ def resume_from(config: Medr1Config) -> str | None:
         path = existing[-1] if existing else None
     else:
         path = Path(resume)
-        if not (path / "trainer_state.json").is_file():
-            raise ConfigError(f"train.resume: {path} is not a checkpoint folder (no trainer_state.json in it)")
+        if not (path / TRAINER_STATE).is_file():
+            raise ConfigError(f"train.resume: {path} is not a checkpoint folder (no {TRAINER_STATE} in it)")
     if path is not None:
         _check_same_model(config, path)
     return str(path) if path else None
@@ -386,9 +375,8 @@ def run_training(config: Medr1Config, console: Console | None = None, *, may_pre
     rewards, weights = reward_functions(config, think_prefilled=prefilled)
     args.reward_weights = weights
     output = Path(config.train.output_dir)
-    rank = args.process_index
-    completions = output / (COMPLETIONS_NAME if args.world_size == 1 else f"completions-rank{rank}.jsonl")
-    recorder = CompletionRecorder(completions)
+    rollouts = rollouts_file(output, args.process_index, args.world_size)
+    recorder = CompletionRecorder(rollouts)
     if args.should_save:
         config.write_beside(output)
 
@@ -407,14 +395,14 @@ def run_training(config: Medr1Config, console: Console | None = None, *, may_pre
 
         complete_processor_files(output)  # loadable with AutoProcessor where torchvision is installed
     if args.should_save:  # the whole log history of the run, for analysis, beside the final model
-        trainer.state.save_to_json(str(output / "trainer_state.json"))
-    summary = _summary(trainer, output, completions, prefilled)
+        trainer.state.save_to_json(str(output / TRAINER_STATE))
+    summary = _summary(trainer, output, rollouts, prefilled)
     if args.should_log:
         _print_summary(console, summary)
     return summary
 
 
-def _summary(trainer, output: Path, completions: Path, prefilled: bool) -> dict[str, Any]:
+def _summary(trainer, output: Path, rollouts: Path, prefilled: bool) -> dict[str, Any]:
     series: dict[str, list[float]] = {}
     for entry in trainer.state.log_history:
         for key, value in entry.items():
@@ -429,19 +417,18 @@ def _summary(trainer, output: Path, completions: Path, prefilled: bool) -> dict[
         "reward_means": {key: sum(values) / len(values) for key, values in series.items()},
         "checkpoints": [str(p) for p in checkpoints(output)],
         "model": str(output),
-        "completions": str(completions),
+        "rollouts": str(rollouts),
         "think_prefilled": prefilled,
     }
 
 
 def _accuracy_outcomes(output: Path) -> dict[str, dict[str, float | None]] | None:
     """All-correct / all-wrong group shares at the first step, the last and over the run, from every
-    rank's completions file (None without an accuracy reward)."""
-    from medr1_cli.analyze.inputs import COMPLETIONS_GLOB, read_completions
+    rank's rollouts (None without an accuracy reward)."""
+    from medr1_cli.analyze.inputs import read_completions
     from medr1_cli.analyze.training import accuracy_outcomes
 
-    rows = [row for pattern in COMPLETIONS_GLOB for file in sorted(output.glob(pattern))
-            for row in read_completions(file)[0]]
+    rows = [row for files in rollout_logs(output) for row in read_completions(*files)[0]]
     if not rows:
         return None
     steps = sorted({row.step for row in rows})
@@ -471,7 +458,7 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
                              (("first", "at the first step"), ("last", "at the last"), ("run", "over the run"))
                              if outcomes[when][key] is not None)
         console.print(f"groups all correct (too easy): {said('all_correct')}; all wrong (too hard): {said('all_wrong')}")
-    console.print(f"model: {summary['model']}   completions: {summary['completions']}")
+    console.print(f"model: {summary['model']}   rollouts: {summary['rollouts']}")
     if summary["checkpoints"]:
         console.print(f"checkpoints: {', '.join(Path(p).name for p in summary['checkpoints'])}")
 
@@ -486,7 +473,7 @@ def main(argv: list[str] | None = None) -> None:
         run_training(resolve_config(args.config, args.set, builtin_entries=False), may_prepare=False)
         _leave_process_group(wait_for_the_others=True)
     except Medr1Error as err:
-        Console(stderr=True).print(f"[bold red]medr1: {err.title}[/]\n{err.message}")
+        print_error(err)
         _leave_process_group(wait_for_the_others=False)
         sys.exit(err.exit_code)
 

@@ -25,16 +25,15 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 
-from medr1_cli.config import RESOLVED_CONFIG_NAME, Medr1Config
+from medr1_cli.config import Medr1Config
 from medr1_cli.devices import visible_devices
 from medr1_cli.errors import Medr1Error
 from medr1_cli.fsutil import atomic_write_text
+from medr1_cli.layout import ACCELERATE_CONFIG_NAME, RESOLVED_CONFIG_NAME, SERVER_LOG_NAME
 from medr1_cli.processes import stop, tail
 from medr1_cli.train.presets import accelerate_config
 from medr1_cli.train.preflight import Layout
 
-ACCELERATE_CONFIG_NAME = "accelerate_config.yaml"
-SERVER_LOG_NAME = "vllm-server.log"
 TRAINING_MODULE = "medr1_cli.train.grpo"
 
 

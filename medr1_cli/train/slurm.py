@@ -7,8 +7,9 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from medr1_cli.config import RESOLVED_CONFIG_NAME, Medr1Config
-from medr1_cli.train.launch import ACCELERATE_CONFIG_NAME, SERVER_LOG_NAME, TRAINING_MODULE, server_argv
+from medr1_cli.config import Medr1Config
+from medr1_cli.layout import ACCELERATE_CONFIG_NAME, RESOLVED_CONFIG_NAME, SERVER_LOG_NAME
+from medr1_cli.train.launch import TRAINING_MODULE, server_argv
 from medr1_cli.train.preflight import Layout
 
 
