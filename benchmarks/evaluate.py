@@ -89,9 +89,9 @@ def padding(settings: list[str], model: str, batch_size: int) -> None:
     from rich.console import Console
     from transformers import AutoTokenizer
 
-    from medr1_cli.config import resolve_config
     from medr1_cli.evaluate.generate import chunks_of, sample_requests
     from medr1_cli.evaluate.run import load_benchmarks
+    from medr1_cli.resolution import resolve_config
 
     overrides = [value for flag, value in zip(settings, settings[1:]) if flag == "--set"]
     config = resolve_config("demo-cpu", overrides, {"eval.benchmarks": ("-b", ["medqa"])})
@@ -111,9 +111,10 @@ def padding(settings: list[str], model: str, batch_size: int) -> None:
 
 
 def scoring(seed: int) -> None:
+    from medr1_cli.benchmarks import BENCHMARKS
     from medr1_cli.data.record import Metadata, QARecord
+    from medr1_cli.evaluate.benchmark_data import BenchmarkData
     from medr1_cli.evaluate.generate import CompletionStore, Request
-    from medr1_cli.evaluate.registry import BENCHMARKS, BenchmarkData
     from medr1_cli.evaluate.run import score
 
     rng = random.Random(seed)

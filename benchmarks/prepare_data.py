@@ -26,10 +26,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from medr1_cli.config import resolve_config
+from medr1_cli.benchmarks import BENCHMARKS
 from medr1_cli.data.prepare import prepare_data
 from medr1_cli.data.synthetic import write_bundle, write_medqa, write_medxpertqa
-from medr1_cli.evaluate.registry import BENCHMARKS, load_benchmark
+from medr1_cli.evaluate.benchmark_data import load_benchmark
+from medr1_cli.resolution import resolve_config
 
 BUNDLE_BENCHMARKS = ("medmcqa", "medqa", "pubmedqa", "mmlu_pro_med", "gpqa_med")
 from medr1_cli.models import resolve_model_path

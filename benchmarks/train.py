@@ -27,8 +27,8 @@ def plain_trl(config_path: str, output_dir: str) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
 
-    from medr1_cli.config import resolve_config
     from medr1_cli.models import resolve_model_path
+    from medr1_cli.resolution import resolve_config
     from medr1_cli.train.grpo import grpo_kwargs, reward_functions
 
     config = resolve_config(config_path)

@@ -84,7 +84,7 @@ def _friendly_errors(command):
 
 
 def _resolve(config: str | None, overrides: list[str] | None, **flags: tuple[str, Any]) -> Medr1Config:
-    from medr1_cli.config import resolve_config
+    from medr1_cli.resolution import resolve_config
 
     return resolve_config(config, overrides or (), flags)
 
@@ -397,7 +397,7 @@ def export(
     run's own medr1_config.yaml supplies the settings.
     """
     from medr1_cli.export.command import run_export
-    from medr1_cli.export.source import run_config_file
+    from medr1_cli.layout import run_config_file
 
     if config is None and run:
         config = run_config_file(run)  # the run's own settings (export dtype, eval folder) are the defaults
@@ -443,8 +443,8 @@ def benchmarks() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from medr1_cli.benchmarks import BENCHMARKS
     from medr1_cli.data.formats import layouts_for
-    from medr1_cli.evaluate.registry import BENCHMARKS
 
     table = Table(title="medr1 benchmarks (eval.data.<name> points one at local data)")
     for column in ("name", "benchmark", "size", "default data", "split", "layouts read", "breakdown"):
@@ -550,7 +550,7 @@ def config_show(
     from rich.console import Console
     from rich.table import Table
 
-    from medr1_cli.config import explain_fields
+    from medr1_cli.resolution import explain_fields
 
     table = Table(show_lines=False)
     table.add_column("key", no_wrap=True)

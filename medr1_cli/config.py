@@ -1,26 +1,25 @@
-"""The one config layer shared by every command.
+"""The config schema shared by every command.
 
 A config is one YAML file with the sections `model`, `data`, `train`, `eval` and `export`; each
 command reads the sections it needs, so `prepare-data`, `train` and `evaluate` run with the same
-`-c FILE` agree on the model and the data. Values are resolved in this order, later wins:
-
-    built-in defaults  <  YAML file  <  --set section.key=value  <  explicit command flags
-
-Everything is validated before any heavy work, and every problem is reported at once, each with
-where the value came from (file:line, the --set argument or the flag), what was wrong and what is
-allowed. The `description` of each field is its documentation (`medr1 config show --explain`).
+`-c FILE` agree on the model and the data. Each field's `description` is its documentation
+(`medr1 config show --explain`, docs/config-reference.md); section validators check what one field
+cannot check alone. The reference recipe's values come from recipe.py; how a file, `--set` and flags
+are layered over them, and how every problem is reported at once, is resolution.py.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, model_validator
 from pydantic_core import PydanticCustomError
 
+from medr1_cli import recipe
+from medr1_cli.benchmarks import BENCHMARKS, TEXT_BENCHMARKS
 from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.errors import ConfigError
 from medr1_cli.fsutil import atomic_write_text
@@ -29,22 +28,20 @@ from medr1_cli.models.names import BUILTIN_MODELS, BUILTIN_PREFIX
 from medr1_cli.rewards import REGISTRY as REWARDS
 from medr1_cli.rewards import check_reward_options
 from medr1_cli.suggest import did_you_mean
-from medr1_cli.yamlio import KeyPath, dump_yaml, load_yaml_file, parse_scalar
-
-BENCHMARKS = ("medmcqa", "medqa", "pubmedqa", "mmlu_pro_med", "gpqa_med", "medxpertqa")
-
+from medr1_cli.yamlio import dump_yaml
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True, validate_assignment=True)
 
 
-_INVALID = "medr1_invalid"
+# The error type of `_invalid`: resolution reports such an error under the key the validator names.
+INVALID_ERROR_TYPE = "medr1_invalid"
 
 
 def _invalid(key: str, value: Any, message: str) -> PydanticCustomError:
     """An error about `key` of the section being validated, reported under that key's own path."""
-    return PydanticCustomError(_INVALID, "{message}", {"key": key, "value": value, "message": message})
+    return PydanticCustomError(INVALID_ERROR_TYPE, "{message}", {"key": key, "value": value, "message": message})
 
 
 def _one_of(kind: str, allowed: Sequence[str]) -> Callable[[str], str]:
@@ -102,14 +99,7 @@ def _reward_name(value: str) -> str:
 
 TemplateName = Annotated[str, AfterValidator(_one_of("template", TEMPLATES))]
 RewardName = Annotated[str, AfterValidator(_reward_name)]
-def _vqa_benchmark_names() -> list[str]:
-    from medr1_cli.data.omnimedvqa import GROUPINGS
-    from medr1_cli.data.omnimedvqa import slug
-
-    return [f"vqa-{slug(group)}" for groups in GROUPINGS.values() for group in groups]
-
-
-BenchmarkName = Annotated[str, AfterValidator(_one_of("benchmark", [*BENCHMARKS, "demo", *_vqa_benchmark_names()]))]
+BenchmarkName = Annotated[str, AfterValidator(_one_of("benchmark", list(BENCHMARKS)))]
 
 
 # --------------------------------------------------------------------------------------- model
@@ -160,18 +150,6 @@ class ModelSection(_Section):
 
 
 # ---------------------------------------------------------------------------------------- data
-def _reference_mixes() -> dict[str, dict[str, MixAmount]]:
-    # open-medical-r1's three training sets ("dataset1..3") and the built-in demo mix.
-    return {
-        "usmle": {"medqa": 1090},
-        "mix": {"medqa": 600, "medxpertqa": 490},
-        "xpert": {"medxpertqa": 490},
-        "demo": {"demo-medqa": 48, "demo-medxpertqa": 16},
-        # Med-R1: one modality's (or question type's) training split; see data.vqa.
-        "omnimedvqa": {"omnimedvqa": "all"},
-    }
-
-
 MixAmount = Union[StrictInt, Annotated[float, Field(gt=0.0, le=1.0)], Literal["all"]]
 
 
@@ -207,24 +185,18 @@ class VqaSettings(_Section):
 
 class DataSection(_Section):
     dataset: str = Field(
-        "mix",
+        recipe.DEFAULT_MIX,
         description="Which training mix to build: a name in `data.mixes` — usmle, mix, xpert (the "
         "reference mixes), demo (built-in questions, no download) or your own.",
     )
     sources: dict[str, str] = Field(
-        default_factory=lambda: {
-            "medqa": "GBaker/MedQA-USMLE-4-options",
-            "medxpertqa": "TsinghuaC3I/MedXpertQA:Text",
-            "demo-medqa": "builtin:medqa",
-            "demo-medxpertqa": "builtin:medxpertqa",
-            "omnimedvqa": "builtin:omnimedvqa",
-        },
+        default_factory=lambda: dict(recipe.SOURCES),
         description="Where each source's questions come from: a file, a folder (the file for the source's "
         "split is picked), builtin:NAME, or a Hub id `owner/name[:config]` (needs network). Entries you "
         "set are added to the built-in ones; null removes one.",
     )
     splits: dict[str, str] = Field(
-        default_factory=lambda: {"medqa": "train", "medxpertqa": "test"},
+        default_factory=lambda: dict(recipe.SPLITS),
         description="Which split of a folder or Hub source to read (MedXpertQA has only `test`).",
     )
     formats: dict[str, str] = Field(
@@ -232,16 +204,12 @@ class DataSection(_Section):
         description="Force a source's native format instead of detecting it, e.g. {medqa: medqa-hf}.",
     )
     mixes: dict[str, dict[str, MixAmount]] = Field(
-        default_factory=_reference_mixes,
+        default_factory=lambda: {name: dict(mix) for name, mix in recipe.MIXES.items()},
         description="Training mixes: name -> {source: amount}; an amount is a number of questions, a "
         "fraction in (0, 1] of the source, or 'all'. Sampled seeded and without replacement.",
     )
     holdout: dict[str, str] = Field(
-        default_factory=lambda: {
-            "medxpertqa": "question_type",
-            "demo-medxpertqa": "question_type",
-            "demo-medqa": "step",
-        },
+        default_factory=lambda: dict(recipe.HOLDOUT),
         description="Sources that are also evaluation sets: the training part is sampled stratified by this "
         "metadata key and the rest is recorded in the manifest as held out, so evaluation can exclude "
         "the training items (MedXpertQA has no train split).",
@@ -381,7 +349,7 @@ class TrainSection(_Section):
     main_process_ip: str | None = Field(None, description="Address of rank 0 in a multi-node run.")
     main_process_port: int = Field(29500, ge=1, le=65535, description="Rendezvous port of rank 0.")
     rewards: Annotated[dict[RewardName, float], AfterValidator(_some_reward)] = Field(
-        default_factory=lambda: {"accuracy": 1.0, "format": 1.0},
+        default_factory=lambda: dict(recipe.REWARDS),
         description=f"Reward functions and their weights (the reference uses accuracy + format); "
         f"available: {', '.join(REWARDS)}, or one of your own by import path, `package.module:function` "
         "(TRL's signature f(prompts, completions, completion_ids, **columns) -> one float or None per completion).",
@@ -412,17 +380,10 @@ class TrainSection(_Section):
 
 
 # ---------------------------------------------------------------------------------------- eval
-# protocol -> (settings it fixes, settings it defaults)
-PROTOCOLS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "huatuo": ({"template": "huatuo", "system_prompt": None, "dedup": []},
-               {"temperature": 0.5, "top_p": 0.9, "max_new_tokens": 2000, "n_samples": 3}),
-}
-
-
 class EvalSection(_Section):
     benchmarks: list[BenchmarkName] = Field(
-        default_factory=lambda: list(BENCHMARKS),
-        description=f"Benchmarks to run: by default the six, {', '.join(BENCHMARKS)}; also 'demo' (the built-in "
+        default_factory=lambda: list(TEXT_BENCHMARKS),
+        description=f"Benchmarks to run: by default the six, {', '.join(TEXT_BENCHMARKS)}; also 'demo' (the built-in "
         "questions) and the Med-R1 test splits 'vqa-<group>' (`medr1 benchmarks` lists them).",
     )
     engine: Literal["native", "lm-eval"] = Field("native", description="Generation and scoring engine.")
@@ -499,9 +460,9 @@ class EvalSection(_Section):
     @classmethod
     def _protocol_settings(cls, data: Any) -> Any:
         """A protocol fixes how items are asked and counted, and gives its sampling settings as defaults."""
-        if not isinstance(data, dict) or data.get("protocol") not in PROTOCOLS:
+        if not isinstance(data, dict) or data.get("protocol") not in recipe.PROTOCOLS:
             return data
-        fixed, defaults = PROTOCOLS[data["protocol"]]
+        fixed, defaults = recipe.PROTOCOLS[data["protocol"]]
         # A value still at medr1's default counts as unset: a run's written-out config lists every key.
         mine = {k: v for k, v in data.items() if k not in defaults or v != cls.model_fields[k].default}
         return {**defaults, **mine, **fixed}
@@ -546,208 +507,3 @@ class Medr1Config(_Section):
     def write_beside(self, output_dir: str | Path) -> Path:
         """Record the resolved config next to a command's outputs, so every run can be reproduced."""
         return atomic_write_text(Path(output_dir) / RESOLVED_CONFIG_NAME, self.to_yaml())
-
-
-# ---------------------------------------------------------------------------------- resolution
-def shipped_configs_dir() -> Path:
-    """The recipes folder: the checkout's `configs/`, or the copy packed inside an installed wheel."""
-    package = Path(__file__).resolve().parent
-    for candidate in (package.parent / "configs", package / "configs"):
-        if candidate.is_dir():
-            return candidate
-    raise ConfigError("this medr1 install has no configs/ folder; reinstall medr1 or pass a file path")
-
-
-def find_config_file(name: str | Path) -> Path:
-    """A path as given, or the name of a shipped recipe (`-c demo-cpu` finds configs/demo-cpu.yaml)."""
-    path = Path(name).expanduser()
-    if path.exists() or path.suffix in (".yaml", ".yml") or len(path.parts) > 1:
-        return path
-    shipped = shipped_configs_dir()
-    candidate = shipped / f"{name}.yaml"
-    if candidate.is_file():
-        return candidate
-    names = sorted(p.stem for p in shipped.glob("*.yaml"))
-    raise ConfigError(
-        f"config '{name}' is neither a file nor a shipped recipe{did_you_mean(str(name), names)}",
-        hint=f"shipped recipes: {', '.join(names)}",
-    )
-
-
-def resolve_config(
-    config_file: str | Path | None = None,
-    overrides: Sequence[str] = (),
-    flags: Mapping[str, tuple[str, Any]] | None = None,
-    *,
-    builtin_entries: bool = True,
-) -> Medr1Config:
-    """Build the validated config: defaults < `config_file` < `overrides` ("a.b=v") < `flags`.
-
-    `flags` maps dotted keys to (flag name, value) of explicit command-line flags; a None value means
-    the flag was not given. `builtin_entries=False` reads a file that is already a resolved config
-    (what a run folder holds): its registries are complete, and entries removed from them must stay
-    removed. Raises ConfigError listing every problem found.
-    """
-    merged: dict[str, Any] = _extensible_defaults() if builtin_entries else {}
-    origins: dict[KeyPath, str] = {}
-    problems: list[str] = []
-
-    if config_file is not None:
-        path = find_config_file(config_file)
-        data, lines = load_yaml_file(path)
-        _add_registry_entries(merged, data)
-        _merge(merged, data)
-        origins.update({key: f"{path}:{line}" for key, line in lines.items()})
-
-    for text in overrides:
-        key, sep, raw = text.partition("=")
-        keypath = tuple(key.strip().split("."))
-        if keypath[:2] == ("train", "rewards") and len(keypath) > 3:  # a reward of one's own: pkg.module:function
-            keypath = (*keypath[:2], ".".join(keypath[2:]))
-        if not sep or not all(keypath):
-            problems.append(f"--set {text!r}: expected section.key=value, e.g. --set train.grpo.learning_rate=1e-6")
-            continue
-        try:
-            _assign(merged, keypath, parse_scalar(raw))
-        except ConfigError as err:
-            problems.append(f"--set {text!r}: {err.message}")
-            continue
-        origins[keypath] = f"--set {text}"
-
-    for dotted, (flag, value) in (flags or {}).items():
-        if value is None:
-            continue
-        keypath = tuple(dotted.split("."))
-        _assign(merged, keypath, value)
-        origins[keypath] = f"flag {flag}"
-
-    _drop_removed_entries(merged)
-    config = None
-    try:
-        config = Medr1Config.model_validate(merged)
-    except ValidationError as err:
-        problems.extend(_describe_validation_error(err, origins))
-
-    if problems:
-        source = f" (from {config_file})" if config_file is not None else ""
-        header = f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in the configuration{source}:"
-        raise ConfigError(
-            "\n".join([header, *(f"  • {p}" for p in problems)]),
-            hint="`medr1 config show --explain` lists every key with its meaning and default.",
-        )
-    return config
-
-
-def explain_fields(model: type[BaseModel] = Medr1Config, prefix: str = "") -> Iterable[tuple[str, str, str]]:
-    """(dotted key, default, description) for every leaf key of the schema, in declaration order."""
-    for name, field in model.model_fields.items():
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            yield from explain_fields(annotation, f"{prefix}{name}.")
-            continue
-        default = field.get_default(call_default_factory=True)
-        yield f"{prefix}{name}", repr(default), field.description or ""
-
-
-# Mappings that are registries of named entries: a file or --set adds or changes entries and keeps
-# the built-in ones (a null value removes one). Every other mapping is replaced as a whole.
-EXTENSIBLE = (("data", "sources"), ("data", "splits"), ("data", "mixes"), ("data", "holdout"))
-
-
-def _extensible_defaults() -> dict[str, Any]:
-    defaults = Medr1Config().model_dump(mode="json")
-    tree: dict[str, Any] = {}
-    for section, key in EXTENSIBLE:
-        tree.setdefault(section, {})[key] = defaults[section][key]
-    return tree
-
-
-def _add_registry_entries(tree: dict[str, Any], data: dict[str, Any]) -> None:
-    """A file's registry entries replace built-in entries of the same name whole: `mix: {medqa: 100}`
-    means that mix is 100 MedQA questions, not 100 plus the built-in mix's MedXpertQA share."""
-    for section, key in EXTENSIBLE:
-        entries = data.get(section, {}).get(key) if isinstance(data.get(section), dict) else None
-        if isinstance(entries, dict) and isinstance(tree.get(section, {}).get(key), dict):
-            tree[section][key].update(data[section].pop(key))
-
-
-def _drop_removed_entries(tree: dict[str, Any]) -> None:
-    for section, key in EXTENSIBLE:
-        entries = tree.get(section, {}).get(key)
-        if isinstance(entries, dict):
-            tree[section][key] = {name: value for name, value in entries.items() if value is not None}
-
-
-def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> None:
-    for key, value in update.items():
-        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
-
-
-def _assign(tree: dict[str, Any], keypath: KeyPath, value: Any) -> None:
-    node = tree
-    for depth, part in enumerate(keypath[:-1]):
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            above = ".".join(keypath[: depth + 1])
-            raise ConfigError(f"'{above}' holds a value ({child!r}), not a section; it has no key '{keypath[depth + 1]}'")
-        node = child
-    node[keypath[-1]] = value
-
-
-def _describe_validation_error(err: ValidationError, origins: Mapping[KeyPath, str]) -> list[str]:
-    described = []
-    for item in err.errors(include_url=False):
-        loc = tuple(str(part) for part in item["loc"] if part != "[key]")  # pydantic's marker for dict keys
-        if item["type"] == "extra_forbidden":
-            allowed = _fields_at(loc[:-1])
-            message = f"unknown key{did_you_mean(loc[-1], allowed)}; allowed here: {', '.join(allowed)}"
-            described.append(_describe(loc, _NO_VALUE, message, origins))
-            continue
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == _INVALID:  # raised by a section validator about one of its keys
-            loc = (*loc, item["ctx"]["key"])
-            described.append(_describe(loc, item["ctx"]["value"], message, origins))
-            continue
-        if item["type"] == "literal_error":
-            allowed = re.findall(r"'([^']*)'", item.get("ctx", {}).get("expected", ""))
-            message += did_you_mean(str(item["input"]), allowed)
-        described.append(_describe(loc, item["input"], message, origins))
-    return described
-
-
-_NO_VALUE = object()
-
-
-def _describe(loc: KeyPath, value: Any, message: str, origins: Mapping[KeyPath, str]) -> str:
-    """One line of the error report: key path, the bad value, where it came from, what is wrong."""
-    dotted = ".".join(loc) or "<top level>"
-    shown = "" if value is _NO_VALUE else f" = {value!r}"
-    where = _origin_of(loc, origins)
-    return f"{dotted}{shown}{f'  ({where})' if where else ''}: {message}"
-
-
-def _origin_of(loc: KeyPath, origins: Mapping[KeyPath, str]) -> str | None:
-    """Where the value at `loc` was set: that key, else the last key set below it (a mapping's
-    entry), else the nearest section above it."""
-    if loc in origins:
-        return origins[loc]
-    below = [where for key, where in origins.items() if key[: len(loc)] == loc]
-    if below:
-        return below[-1]
-    for end in range(len(loc) - 1, 0, -1):
-        if loc[:end] in origins:
-            return origins[loc[:end]]
-    return None
-
-
-def _fields_at(loc: KeyPath) -> list[str]:
-    model: type[BaseModel] = Medr1Config
-    for part in loc:
-        annotation = model.model_fields[part].annotation if part in model.model_fields else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return []
-        model = annotation
-    return list(model.model_fields)

@@ -30,6 +30,16 @@ def tensor_parallel_sizes(sizes: ShardedSizes | None, limit: int) -> list[int]:
             if query % size == 0 and (kv % size == 0 or size % kv == 0) and (mlp is None or mlp % size == 0)]
 
 
+def tensor_parallel_problem(key: str, count: int, sizes: ShardedSizes | None, limit: int = 8) -> str | None:
+    """Why `count` GPUs (setting `key`) cannot hold one vLLM replica of a model with these `sizes`, or None
+    when they can; the message names the model's sizes and the valid counts up to max(count, limit)."""
+    if count in tensor_parallel_sizes(sizes, count):
+        return None
+    valid = ", ".join(map(str, tensor_parallel_sizes(sizes, max(count, limit))))
+    return (f"{key} {count}: vLLM splits the model ({sizes}) evenly over the GPUs of a replica, and {count} GPUs "
+            f"do not divide it; use one of {valid}")
+
+
 def gpus_without_torch() -> int:
     """This machine's visible NVIDIA GPUs, counted without importing torch (for dry runs): the
     CUDA_VISIBLE_DEVICES mask when set, else the /dev/nvidiaN device files."""

@@ -28,13 +28,13 @@ from rich.table import Table
 from medr1_cli import __version__
 from medr1_cli.answers import extract_answer
 from medr1_cli.config import Medr1Config
+from medr1_cli.data.curriculum import HEADER_KEY
 from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.data.record import QARecord
 from medr1_cli.errors import ConfigError
 from medr1_cli.fsutil import atomic_write_text, check_writable_folder
 from medr1_cli.layout import COMPLETIONS_NAME, GRADING_DIR
 
-HEADER_KEY = "medr1_grading"
 # Pass-rate bins of the printed histogram: never solved, then quarters, then always solved.
 BINS = (("0", lambda r: r == 0.0), ("(0, .25]", lambda r: 0 < r <= 0.25), ("(.25, .5]", lambda r: 0.25 < r <= 0.5),
         ("(.5, .75]", lambda r: 0.5 < r <= 0.75), ("(.75, 1)", lambda r: 0.75 < r < 1), ("1", lambda r: r == 1.0))

@@ -127,3 +127,19 @@ EXPORT_DIR = "export"
 MODEL_CHECK_JSON = "model_check.json"
 # A built-in model's folder: its builder writes where its weights came from; nothing reads it back.
 MODEL_PROVENANCE = "medr1_provenance.json"
+
+
+def run_config_file(target: str) -> str | None:
+    """The resolved config a run folder (or a checkpoint inside one) was trained with."""
+    folder = Path(target).expanduser()
+    for candidate in (folder / RESOLVED_CONFIG_NAME, folder.parent / RESOLVED_CONFIG_NAME):
+        if candidate.is_file() and (candidate.parent == folder or checkpoint_step(folder) is not None):
+            return str(candidate)
+    return None
+
+
+def training_config_file(model: str) -> str | None:
+    """The config a model was trained with by medr1: its run folder's, a checkpoint's run's, or the
+    copy an export keeps; None for a model medr1 did not train."""
+    exported = Path(model).expanduser() / TRAINING_CONFIG_NAME
+    return str(exported) if exported.is_file() else run_config_file(model)

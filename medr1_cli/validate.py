@@ -7,8 +7,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from medr1_cli.config import resolve_config, shipped_configs_dir
 from medr1_cli.errors import ConfigError
+from medr1_cli.resolution import resolve_config, shipped_configs_dir
 
 
 def config_files(paths: list[Path]) -> list[Path]:

@@ -72,9 +72,9 @@ def medr1_lm_eval_arguments() -> set[str]:
     built-in tiny model and for a LoRA adapter on it."""
     import json
 
-    from medr1_cli.config import resolve_config
     from medr1_cli.evaluate.lmeval import model_arguments
     from medr1_cli.models import resolve_model_path
+    from medr1_cli.resolution import resolve_config
 
     model = resolve_model_path("builtin:tiny")
     with tempfile.TemporaryDirectory() as adapter:

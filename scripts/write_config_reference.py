@@ -1,6 +1,6 @@
 """Write docs/config-reference.md: every config key with its default and meaning, from the schema.
 
-The table comes from `medr1_cli.config.explain_fields` (the same list `medr1 config show --explain`
+The table comes from `medr1_cli.resolution.explain_fields` (the same list `medr1 config show --explain`
 prints): one row per leaf key, in declaration order, grouped by section. The output depends only on
 the schema, so running this twice gives the same file; tests/test_docs.py checks that the committed
 file is fresh.
@@ -51,7 +51,7 @@ def render(fields: Iterable[tuple[str, str, str]]) -> str:
         "them. The same list is printed by `medr1 config show --explain`; how values resolve is in",
         "[configuration](config.md).",
         "",
-        f"Generated from `medr1_cli/config.py` by `{COMMAND}`; do not edit by hand.",
+        f"Generated from the schema in `medr1_cli/config.py` by `{COMMAND}`; do not edit by hand.",
     ]
     section = None
     for key, default, description in fields:
@@ -67,7 +67,7 @@ def reference() -> str:
     """The page for the schema as it is now."""
     sys.path.insert(0, str(ROOT))
     try:
-        from medr1_cli.config import explain_fields
+        from medr1_cli.resolution import explain_fields
     finally:
         sys.path.remove(str(ROOT))
     return render(explain_fields())

@@ -19,8 +19,8 @@ from medr1_cli.analyze.inputs import read_completions, sort_inputs
 from medr1_cli.analyze.plots import heatmap_size
 from medr1_cli.analyze.reflection import DEFAULT_PHRASES, matcher
 from medr1_cli.analyze.run import default_output, run_analysis, shown_steps
-from medr1_cli.config import resolve_config
 from medr1_cli.errors import DataError
+from medr1_cli.resolution import resolve_config
 from tests.conftest import heavy_modules_imported_by, run_medr1
 
 TRAINING_PLOTS = {"rewards.png", "length.png", "reward_vs_length.png", "format.png", "groups.png", "reflection.png"}

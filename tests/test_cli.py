@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from medr1_cli import cli
-from medr1_cli.config import shipped_configs_dir
+from medr1_cli.resolution import shipped_configs_dir
 from tests.conftest import REPO, heavy_modules_imported_by, run_medr1
 
 runner = CliRunner()
@@ -143,7 +143,7 @@ def test_unexpected_errors_keep_their_traceback(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("a bug, not a user error")
 
-    monkeypatch.setattr("medr1_cli.config.resolve_config", broken)
+    monkeypatch.setattr("medr1_cli.resolution.resolve_config", broken)
     result = invoke("config", "show")
     assert result.exit_code == 1
     assert isinstance(result.exception, RuntimeError)

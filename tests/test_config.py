@@ -5,15 +5,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from medr1_cli.config import (
-    Medr1Config,
-    explain_fields,
-    find_config_file,
-    resolve_config,
-    shipped_configs_dir,
-)
+from medr1_cli.config import Medr1Config
 from medr1_cli.errors import ConfigError
 from medr1_cli.layout import RESOLVED_CONFIG_NAME
+from medr1_cli.resolution import explain_fields, find_config_file, resolve_config, shipped_configs_dir
 
 
 def problems_of(*args, **kwargs) -> str:

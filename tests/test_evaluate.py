@@ -11,15 +11,16 @@ import time
 import pytest
 from rich.console import Console
 
-from medr1_cli.config import resolve_config
+from medr1_cli.benchmarks import BENCHMARKS
 from medr1_cli.data.prepare import prepare_data
 from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.data.record import Metadata, QARecord
 from medr1_cli.errors import ConfigError, DataError, MissingExtraError
+from medr1_cli.evaluate.benchmark_data import BenchmarkData
 from medr1_cli.evaluate.generate import CompletionStore, Request
-from medr1_cli.evaluate.registry import BENCHMARKS, BenchmarkData
 from medr1_cli.evaluate.run import markdown_table, run_evaluation, score
 from medr1_cli.evaluate.stats import bootstrap, mcnemar, paired_bootstrap, wilson
+from medr1_cli.resolution import resolve_config
 from tests.conftest import medr1_executable, run_medr1
 
 SIX = {"medmcqa": "builtin:medmcqa", "medqa": "builtin:medqa", "pubmedqa": "builtin:pubmedqa",
@@ -261,7 +262,7 @@ def test_compare_is_paired_on_the_shared_items(tmp_path):
 
 
 def test_pubmedqa_protocols_and_gpqa_deduplication(tmp_path):
-    from medr1_cli.evaluate.registry import load_benchmark
+    from medr1_cli.evaluate.benchmark_data import load_benchmark
 
     folder = tmp_path / "pqa"
     folder.mkdir()
@@ -342,7 +343,6 @@ def test_lm_eval_data_parallel_goes_to_its_vllm_model_and_is_refused_for_hf(tmp_
     import torch
 
     from medr1_cli.evaluate.lmeval import model_arguments
-
     from medr1_cli.models import resolve_model_path
 
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 8)

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from medr1_cli.config import resolve_config
 from medr1_cli.devices import visible_devices
 from medr1_cli.errors import ConfigError
 from medr1_cli.evaluate import parallel
 from medr1_cli.evaluate.generate import CompletionStore, Request, chunks_of
+from medr1_cli.evaluate.gpus import gpus_per_worker
+from medr1_cli.resolution import resolve_config
 from tests.conftest import medr1_executable, run_medr1
 
 
@@ -31,18 +32,18 @@ def requests(benchmark: str, count: int) -> list[Request]:
 
 
 def test_gpus_per_worker_and_every_impossible_layout(tmp_path):
-    assert parallel.gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=4"), 8) == 2
-    assert parallel.gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=3"), 8) == 2  # 2 GPUs left idle
-    assert parallel.gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=2",
-                                                "eval.tensor_parallel_size=1"), 8) == 1
-    assert parallel.gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=2"), 0) is None  # CPU workers
+    assert gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=4"), 8) == 2
+    assert gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=3"), 8) == 2  # 2 GPUs left idle
+    assert gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=2",
+                                       "eval.tensor_parallel_size=1"), 8) == 1
+    assert gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=2"), 0) is None  # CPU workers
     with pytest.raises(ConfigError) as caught:
-        parallel.gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=2", "eval.tensor_parallel_size=4"), 4)
+        gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=2", "eval.tensor_parallel_size=4"), 4)
     assert "needs 8 GPUs; this machine has 4" in caught.value.message
     with pytest.raises(ConfigError, match="needs 5 GPUs"):
-        parallel.gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=5"), 4)
+        gpus_per_worker(config_with(tmp_path, "eval.data_parallel_size=5"), 4)
     with pytest.raises(ConfigError, match="this machine has no GPU"):
-        parallel.gpus_per_worker(config_with(tmp_path, "eval.tensor_parallel_size=2"), 0)
+        gpus_per_worker(config_with(tmp_path, "eval.tensor_parallel_size=2"), 0)
 
 
 def test_workers_get_consecutive_gpus_within_the_callers_mask(monkeypatch):

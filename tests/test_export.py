@@ -13,11 +13,11 @@ from rich.console import Console
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from medr1_cli.config import resolve_config
 from medr1_cli.errors import ConfigError, DataError
 from medr1_cli.evaluate.run import accuracy_cell
 from medr1_cli.export import verify
 from medr1_cli.export.command import VerificationFailed, run_export
+from medr1_cli.resolution import resolve_config
 from tests.conftest import run_medr1
 
 

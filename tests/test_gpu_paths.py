@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from medr1_cli.config import resolve_config
 from medr1_cli.errors import ConfigError
+from medr1_cli.resolution import resolve_config
 from tests.conftest import REPO
 
 
@@ -227,8 +227,20 @@ def test_tensor_parallel_sizes_follow_vllms_sharding_rule():
     assert tensor_parallel_sizes(None, 3) == [1, 2, 3]
 
 
+def test_one_tensor_parallel_check_names_the_setting_the_model_and_the_valid_counts():
+    from medr1_cli.devices import tensor_parallel_problem
+
+    assert tensor_parallel_problem("train.vllm_server_gpus", 4, QWEN25_7B) is None
+    assert tensor_parallel_problem("eval.tensor_parallel_size", 3, None) is None  # sizes unknown: anything goes
+    problem = tensor_parallel_problem("train.vllm_server_gpus", 3, QWEN25_7B)
+    assert problem.startswith("train.vllm_server_gpus 3: ") and "28 attention heads" in problem
+    assert problem.endswith("3 GPUs do not divide it; use one of 1, 2, 4")  # up to 8 by default
+    assert tensor_parallel_problem("eval.tensor_parallel_size", 3, sizes(32, 8, 14336), limit=16).endswith(
+        "use one of 1, 2, 4, 8, 16")
+
+
 def test_the_largest_valid_layout_is_chosen_and_said(tmp_path):
-    from medr1_cli.evaluate.parallel import describe_layout, gpus_per_worker
+    from medr1_cli.evaluate.gpus import describe_layout, gpus_per_worker
 
     config = resolve_config("tiny", [f"eval.output_dir={tmp_path}"])
     assert gpus_per_worker(config, 8, QWEN25_7B) == 4
@@ -240,7 +252,8 @@ def test_the_largest_valid_layout_is_chosen_and_said(tmp_path):
     explicit = resolve_config("tiny", [f"eval.output_dir={tmp_path}", "eval.tensor_parallel_size=8"])
     with pytest.raises(ConfigError) as caught:
         gpus_per_worker(explicit, 8, QWEN25_7B)
-    assert "28 attention heads" in caught.value.message and "1, 2, 4" in caught.value.hint
+    assert "28 attention heads" in caught.value.message and "use one of 1, 2, 4" in caught.value.message
+    assert "eval.tensor_parallel_size 8" in caught.value.message and "unset" in caught.value.hint
 
 
 def test_evaluate_dry_run_shows_the_layout_for_a_planned_gpu_count(tmp_path):
@@ -406,7 +419,7 @@ def test_a_vllm_server_gpu_count_that_cannot_shard_the_model_is_refused(tmp_path
 
 # ------------------------------------------------------------------------ review follow-ups
 def test_a_data_parallel_worker_accepts_its_own_layout_on_the_gpus_it_sees(tmp_path):
-    from medr1_cli.evaluate.parallel import gpus_per_worker, worker_config
+    from medr1_cli.evaluate.gpus import gpus_per_worker, worker_config
 
     config = resolve_config("tiny", [f"eval.output_dir={tmp_path}", "eval.data_parallel_size=2", "eval.gpus=8"])
     per_worker = gpus_per_worker(config, 8, QWEN25_7B)

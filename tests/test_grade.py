@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from medr1_cli.config import resolve_config
 from medr1_cli.errors import DataError
+from medr1_cli.resolution import resolve_config
 
 
 def tiny(tmp_path, *overrides):
@@ -17,8 +17,9 @@ def tiny(tmp_path, *overrides):
 
 
 def test_grade_writes_a_grading_file_and_a_rerun_generates_nothing(tmp_path, monkeypatch):
+    from medr1_cli.data.curriculum import HEADER_KEY
     from medr1_cli.evaluate import run
-    from medr1_cli.grade import HEADER_KEY, run_grade
+    from medr1_cli.grade import run_grade
 
     output = tmp_path / "grades.jsonl"
     result = run_grade(tiny(tmp_path), k=2, limit=3, output=output)

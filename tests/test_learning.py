@@ -19,7 +19,7 @@ import pytest
 from rich.console import Console
 from scipy.stats import mannwhitneyu
 
-from medr1_cli.config import resolve_config
+from medr1_cli.resolution import resolve_config
 from tests.conftest import REPO, run_medr1
 
 REWARD = "tests.learnable_rewards:even_tokens"

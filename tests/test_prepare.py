@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from medr1_cli.config import resolve_config
 from medr1_cli.data.curriculum import order, read_grading_file, with_difficulty
 from medr1_cli.data.decontam import EvalIndex
 from medr1_cli.data.mixes import pick
@@ -16,6 +15,7 @@ from medr1_cli.data.prepare import prepare_data
 from medr1_cli.data.record import Metadata, QARecord
 from medr1_cli.data.synthetic import write_medqa, write_medxpertqa
 from medr1_cli.errors import ConfigError, DataError
+from medr1_cli.resolution import resolve_config
 from tests.conftest import run_medr1
 
 
@@ -302,3 +302,29 @@ def test_a_source_that_is_also_an_evaluation_set_is_not_its_own_contamination(tm
     assert result.manifest["sources"]["extra"]["benchmark"] == "medqa"
     assert any("data.sources.extra names no benchmark" in w for w in result.manifest["warnings"])
     assert len(result.manifest["sources"]["demo-medxpertqa"]["chosen"]) == 16
+
+
+@pytest.mark.parametrize("dataset", ["demo", "omnimedvqa"])
+def test_a_write_that_fails_midway_leaves_the_previous_prepared_folder_as_it_was(tmp_path, monkeypatch, dataset):
+    """Text mixes and VQA splits share one writer (data/prepared.py); its last file failing replaces nothing."""
+    from rich.console import Console
+
+    from medr1_cli.config import Medr1Config
+    from medr1_cli.data.prepare import prepared_folder
+
+    def config(seed):
+        return resolve_config("tiny", [f"data.output_dir={tmp_path / 'prepared'}", f"data.dataset={dataset}",
+                                       f"data.seed={seed}"])
+
+    prepare_data(config(1), Console(quiet=True))
+    folder = prepared_folder(config(1))
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+    def fail(self):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Medr1Config, "to_yaml", fail)  # the resolved config is the writer's last file
+    with pytest.raises(OSError, match="disk full"):
+        prepare_data(config(2), Console(quiet=True))
+    assert {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]  # no .partial or .old left behind

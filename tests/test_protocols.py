@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from medr1_cli.config import resolve_config
 from medr1_cli.errors import DataError
 from medr1_cli.evaluate.reference_scoring import reference_figures, reference_verdict
+from medr1_cli.resolution import resolve_config
 
 CARDIAC = {"A": "Tetralogy of Fallot", "B": "Pulmonary atresia", "C": "Transposition of the great arteries",
            "D": "Ventricular septal defect"}

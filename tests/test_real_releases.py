@@ -11,13 +11,14 @@ import json
 
 import pytest
 
-from medr1_cli.config import resolve_config
+from medr1_cli.benchmarks import BENCHMARKS
 from medr1_cli.data.formats import EMBEDDED_MISMATCH, LoadOptions, load_records
 from medr1_cli.data.prepare import prepare_data
 from medr1_cli.data.sources import read_source
 from medr1_cli.data.synthetic import BUNDLE_SIZES, write_bundle, write_medxpertqa
 from medr1_cli.errors import DataError
-from medr1_cli.evaluate.registry import BENCHMARKS, load_benchmark
+from medr1_cli.evaluate.benchmark_data import load_benchmark
+from medr1_cli.resolution import resolve_config
 from tests.conftest import heavy_modules_imported_by, run_medr1
 
 

@@ -11,9 +11,9 @@ from types import SimpleNamespace
 import pytest
 
 from medr1_cli.analyze.inputs import read_completions
-from medr1_cli.config import resolve_config
 from medr1_cli.evaluate.generate import CompletionStore, model_fingerprint, settings_fingerprint
 from medr1_cli.fsutil import append_jsonl
+from medr1_cli.resolution import resolve_config
 from medr1_cli.train import preflight
 from medr1_cli.train.launch import build_plan, server_argv
 from medr1_cli.train.recorder import CompletionRecorder

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from medr1_cli.config import resolve_config
 from medr1_cli.evaluate.report import build_report, latex, markdown
 from medr1_cli.evaluate.run import figures
+from medr1_cli.resolution import resolve_config
 from tests.conftest import run_medr1
 
 

@@ -7,8 +7,8 @@ import pickle
 
 import pytest
 
-from medr1_cli.config import resolve_config
 from medr1_cli.errors import ConfigError, DataError
+from medr1_cli.resolution import resolve_config
 from medr1_cli.rewards import REGISTRY, build_rewards, columns_needed, completion_text
 
 OPTIONS = {"A": "Iron", "B": "Vitamin B12", "C": "Folate", "D": "Vitamin C"}
@@ -257,7 +257,7 @@ def test_a_reward_of_your_own_by_import_path_pickles_and_keeps_its_name():
 
 
 def test_the_format_rewards_check_the_answer_form_the_template_asks_for():
-    from medr1_cli.config import resolve_config
+    from medr1_cli.resolution import resolve_config
     from medr1_cli.train.grpo import reward_functions
 
     def forms(template, *overrides):

@@ -15,9 +15,9 @@ import pytest
 import yaml
 from rich.console import Console
 
-from medr1_cli.config import resolve_config, shipped_configs_dir
 from medr1_cli.errors import ConfigError
 from medr1_cli.layout import checkpoints
+from medr1_cli.resolution import resolve_config, shipped_configs_dir
 from medr1_cli.train import preflight
 from medr1_cli.train.grpo import grpo_kwargs, resume_from
 from medr1_cli.train.launch import Command, LaunchError, Plan, Terminated, build_plan, execute

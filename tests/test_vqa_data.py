@@ -10,12 +10,12 @@ import pytest
 from PIL import Image
 from rich.console import Console
 
-from medr1_cli.config import resolve_config
 from medr1_cli.data.formats import LoadOptions, load_records
 from medr1_cli.data.omnimedvqa import answer_letter, canonical_modality, canonical_question_type, split_problem
 from medr1_cli.data.prepare import prepare_data, prepared_folder
 from medr1_cli.data.sources import read_source
 from medr1_cli.errors import ConfigError, DataError
+from medr1_cli.resolution import resolve_config
 from tests.conftest import run_medr1
 
 

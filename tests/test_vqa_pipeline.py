@@ -9,9 +9,9 @@ import json
 import pytest
 from PIL import Image
 
-from medr1_cli.config import resolve_config
 from medr1_cli.errors import ConfigError
 from medr1_cli.evaluate.run import run_evaluation
+from medr1_cli.resolution import resolve_config
 from tests.conftest import run_medr1
 
 MODALITIES = ["ct", "mri", "x-ray", "ultrasound", "dermoscopy", "fundus-photography", "oct", "microscopy"]

@@ -213,9 +213,9 @@ def _log_history(path: Path) -> list[dict[str, Any]]:
 
 def _run_settings(folder: Path) -> tuple[dict[str, float] | None, int | None, bool, list[str]]:
     """Reward weights, completion length limit and whether the template thinks, from the run's config."""
-    from medr1_cli.config import resolve_config
     from medr1_cli.data.prompts import TEMPLATES
     from medr1_cli.errors import ConfigError
+    from medr1_cli.resolution import resolve_config
 
     path = folder / RESOLVED_CONFIG_NAME
     if not path.is_file():

@@ -17,6 +17,8 @@ from medr1_cli.data.record import QARecord
 from medr1_cli.data.sources import read_text
 from medr1_cli.errors import DataError
 
+# The first row of a file `medr1 grade` writes holds, under this key, how it measured the pass rates.
+HEADER_KEY = "medr1_grading"
 _BY_SOURCE = {"medqa": 0.3, "medxpertqa": 0.8}
 _ADJUST = {("step", "step1"): -0.1, ("step", "step2&3"): 0.1,
            ("question_type", "Understanding"): -0.1, ("question_type", "Reasoning"): 0.1}
@@ -40,8 +42,6 @@ class Grading:
 def read_grading_file(path: str | Path) -> Grading:
     """id -> pass rate in [0, 1], from JSONL rows {"id": ..., "pass_rate": ...} (after the header line
     `medr1 grade` writes); every defective row is reported at once."""
-    from medr1_cli.grade import HEADER_KEY
-
     path = Path(path)
     if path.is_dir():
         raise DataError(f"data.grading_file: {path} is a folder, not a JSONL file of {{\"id\", \"pass_rate\"}}")

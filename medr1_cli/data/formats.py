@@ -27,8 +27,8 @@ from typing import Any
 
 from medr1_cli.answers import LETTERS
 from medr1_cli.data import omnimedvqa
-from medr1_cli.data.record import Metadata, QARecord, content_id
-from medr1_cli.data.sources import RawRow, RawSource, read_text
+from medr1_cli.data.record import Metadata, QARecord, RawRow, content_id
+from medr1_cli.data.sources import RawSource, read_text
 from medr1_cli.errors import DataError, RowDefect
 from medr1_cli.suggest import did_you_mean
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from medr1_cli.data.record import Metadata, QARecord, content_id
-from medr1_cli.data.sources import RawRow
+from medr1_cli.data.record import Metadata, QARecord, RawRow, content_id
 from medr1_cli.errors import RowDefect
 
 MODALITIES = ("CT", "MRI", "X-Ray", "Ultrasound", "Dermoscopy", "Fundus Photography", "OCT", "Microscopy")

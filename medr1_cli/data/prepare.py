@@ -11,7 +11,6 @@ config into `<data.output_dir>/<dataset>/`, all at once or not at all.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,17 +21,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from medr1_cli import __version__
+from medr1_cli.benchmarks import BENCHMARKS
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.curriculum import Grading, order, read_grading_file, with_difficulty
 from medr1_cli.data.decontam import EvalIndex
-from medr1_cli.data.formats import LoadOptions, Loaded, benchmark_of_source, load_records
+from medr1_cli.data.formats import Loaded, LoadOptions, benchmark_of_source, load_records
 from medr1_cli.data.mixes import pick
-from medr1_cli.data.prompts import TEMPLATES, build_prompt
+from medr1_cli.data.prepared import row_of, write_prepared
+from medr1_cli.data.prompts import build_prompt
 from medr1_cli.data.record import QARecord
 from medr1_cli.data.sources import RawSource, read_source
 from medr1_cli.errors import DataError
 from medr1_cli.fsutil import atomic_directory, check_writable_folder
 from medr1_cli.layout import DATASET_DIR, JSONL_NAME, MANIFEST_NAME, RESOLVED_CONFIG_NAME, VQA_PREPARED_DIR
+
 VQA_DATASET = "omnimedvqa"  # the mix that builds Med-R1's per-group VQA splits (data.vqa)
 
 
@@ -215,7 +217,8 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
         "held_out_ids": sorted(i for r in reports.values() for i in r.held_out),
     }
     output = prepared_folder(config)
-    _write_outputs(output, rows, manifest, config)
+    with atomic_directory(output, replace=True) as tmp:  # all files at once, or none
+        write_prepared(tmp, rows, manifest, config)
     _print_summary(console, reports, output, len(rows), warnings, time.perf_counter() - started)
     return PrepareResult(output, len(rows), manifest)
 
@@ -302,8 +305,6 @@ def _evaluation_index(config: Medr1Config, options: LoadOptions, console: Consol
     """Index of every evaluation set in eval.data. A set that is also a source of the mix
     (MedXpertQA) is indexed too: its own items do not count against themselves, but a copy of one
     of them in another source does."""
-    from medr1_cli.evaluate.registry import BENCHMARKS  # not at the top: the registry imports this module
-
     described: dict[str, Any] = {}
     sets: list[tuple[str, list[QARecord]]] = []
     with console.status("indexing evaluation sets …"):
@@ -357,36 +358,6 @@ def _prompt_token_counter(config: Medr1Config, console: Console):
         return [len(ids) for ids in encoded]
 
     return count
-
-
-def row_of(record: QARecord, config: Medr1Config, tokens: int | None) -> dict[str, Any]:
-    row = record.as_row()
-    return {
-        "id": row.pop("id"),
-        "source": row.pop("source"),
-        "prompt": build_prompt(record, config.data.template, config.data.system_prompt),
-        "solution": row.pop("answer"),
-        "options": row.pop("options"),
-        "question": row.pop("question"),
-        **row,
-        "prompt_tokens": tokens,
-        "template": config.data.template,
-        "thinks": TEMPLATES[config.data.template].thinks,
-    }
-
-
-def _write_outputs(output: Path, rows: list[dict], manifest: dict, config: Medr1Config) -> None:
-    from datasets import Dataset
-    from datasets.utils.logging import disable_progress_bar
-
-    disable_progress_bar()
-    jsonl = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    manifest_text = json.dumps({**manifest, "config": config.model_dump(mode="json")}, indent=2, ensure_ascii=False)
-    with atomic_directory(output, replace=True) as tmp:
-        Dataset.from_list(rows).save_to_disk(str(tmp / DATASET_DIR))
-        (tmp / JSONL_NAME).write_text(jsonl, encoding="utf-8")
-        (tmp / MANIFEST_NAME).write_text(manifest_text + "\n", encoding="utf-8")
-        (tmp / RESOLVED_CONFIG_NAME).write_text(config.to_yaml(), encoding="utf-8")
 
 
 def _print_summary(console, reports, output: Path, rows: int, warnings: list[str], seconds: float) -> None:

@@ -1,9 +1,19 @@
-"""The canonical question record that crosses every module border (loaders → mixes → prompts → evaluation)."""
+"""The canonical question record that crosses every module border (loaders → mixes → prompts → evaluation),
+and the raw row a loader reads it from."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class RawRow:
+    """One row of a source as read (`sources.read_source`), before a format's loader makes it a QARecord."""
+
+    where: str  # "path:line" or "hub-id[split] row N": shown in every error about this row
+    data: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

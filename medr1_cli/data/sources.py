@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medr1_cli.data.record import RawRow
+from medr1_cli.data.vqa_demo import demo_file
 from medr1_cli.errors import DataError
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
@@ -23,12 +25,6 @@ AUXILIARY_FILES = ("test_ground_truth.json",)
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+(?::[\w.-]+)?$")
 # Releases name their validation file differently (MedMCQA's own release: dev.json; the Hub: validation).
 _SPLIT_SPELLINGS = {"validation": ("validation", "dev", "val")}
-
-
-@dataclass(frozen=True, slots=True)
-class RawRow:
-    where: str  # "path:line" or "hub-id[split] row N": shown in every error about this row
-    data: dict[str, Any]
 
 
 @dataclass
@@ -59,8 +55,6 @@ def builtin_files() -> dict[str, Path]:
 
 def _builtin_file(name: str) -> Path:
     if name == "omnimedvqa":
-        from medr1_cli.data.vqa_demo import demo_file
-
         return demo_file()
     return builtin_files()[name]
 

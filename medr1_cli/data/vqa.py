@@ -23,10 +23,11 @@ from rich.table import Table
 from medr1_cli import __version__
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.omnimedvqa import GROUPINGS, group_name, slug
+from medr1_cli.data.prepared import row_of, write_prepared
 from medr1_cli.data.record import QARecord
 from medr1_cli.errors import DataError
 from medr1_cli.fsutil import atomic_directory
-from medr1_cli.layout import DATASET_DIR, JSONL_NAME, MANIFEST_NAME, RESOLVED_CONFIG_NAME, VQA_IMAGES_DIR, VQA_TEST_FILE
+from medr1_cli.layout import VQA_IMAGES_DIR, VQA_TEST_FILE
 
 
 def group_of(record: QARecord, split_by: str) -> str | None:
@@ -81,8 +82,6 @@ def check_images(records: list[QARecord], root: Path) -> dict[str, Path]:
 def prepare_vqa(config: Medr1Config, records: list[QARecord], root: Path, report: dict[str, Any],
                 output: Path, console: Console) -> tuple[int, dict[str, Any]]:
     """Write the training set of `train_on` and every group's test file into `output`."""
-    from medr1_cli.data.prepare import row_of
-
     started = time.perf_counter()
     v = config.data.vqa
     train_on = training_group(config)
@@ -101,9 +100,6 @@ def prepare_vqa(config: Medr1Config, records: list[QARecord], root: Path, report
     with atomic_directory(output, replace=True) as tmp:
         stored = _store_images(images, tmp, v.image_size, console)
         rows = [{**row_of(record, config, None), "image": stored[record.id]} for record in train]
-        _save_dataset(rows, tmp / DATASET_DIR)
-        (tmp / JSONL_NAME).write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows),
-                                      encoding="utf-8")
         test_files = {group: VQA_TEST_FILE.format(group=slug(group)) for group in splits}
         for group, parts in splits.items():
             (tmp / test_files[group]).write_text(json.dumps([_med_r1_row(r, stored[r.id]) for r in parts["test"]],
@@ -117,10 +113,8 @@ def prepare_vqa(config: Medr1Config, records: list[QARecord], root: Path, report
                        for g, p in splits.items()},
             "training_ids": [r.id for r in train],
             "held_out_ids": sorted(r.id for p in splits.values() for r in p["test"]),
-            "config": config.model_dump(mode="json"),
         }
-        (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        (tmp / RESOLVED_CONFIG_NAME).write_text(config.to_yaml(), encoding="utf-8")
+        manifest = write_prepared(tmp, rows, manifest, config, image_column="image")  # the dataset embeds the images
     _print_summary(console, splits, train_on, v.split_by, output, time.perf_counter() - started)
     return len(rows), manifest
 
@@ -141,22 +135,6 @@ def _store_images(images: dict[str, Path], folder: Path, size: int | None, conso
                 image.convert("RGB").resize((size, size), Image.Resampling.BICUBIC).save(folder / relative)
             stored[item] = relative
     return stored
-
-
-def _save_dataset(rows: list[dict], folder: Path) -> None:
-    """The HF dataset TRL trains on, its `image` column holding the image bytes (self-contained)."""
-    from datasets import Dataset, Image
-    from datasets.utils.logging import disable_progress_bar
-
-    disable_progress_bar()
-    base = folder.parent
-    embedded = [{**row, "image": {"bytes": _bytes(base, row["image"]), "path": None}} for row in rows]
-    Dataset.from_list(embedded).cast_column("image", Image()).save_to_disk(str(folder))
-
-
-def _bytes(base: Path, path: str) -> bytes:
-    file = Path(path) if Path(path).is_absolute() else base / path
-    return file.read_bytes()
 
 
 def _med_r1_row(record: QARecord, image: str) -> dict[str, Any]:

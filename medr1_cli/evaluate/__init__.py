@@ -1,2 +1,2 @@
-"""`medr1 evaluate`: the benchmark registry, generation backends, the resumable runner, statistics
+"""`medr1 evaluate`: benchmark data, generation backends, the resumable runner, statistics
 and reports."""

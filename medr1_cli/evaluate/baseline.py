@@ -15,12 +15,13 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from medr1_cli.config import Medr1Config, resolve_config
+from medr1_cli.config import Medr1Config
 from medr1_cli.data.omnimedvqa import slug
 from medr1_cli.errors import ConfigError
 from medr1_cli.evaluate.compare import compare, print_comparison
 from medr1_cli.fsutil import atomic_write_text
 from medr1_cli.layout import BASELINE_DIR, BASELINE_RESULTS, COMPARISON_JSON, COMPARISON_MD
+from medr1_cli.resolution import resolve_config
 
 ALPHA = 0.05
 
@@ -28,7 +29,7 @@ ALPHA = 0.05
 def baseline_model(config: Medr1Config) -> dict[str, Any]:
     """eval.baseline as model settings: 'base' is what the evaluated run started from, at the revision
     and with the remote-code setting it trained with; any other value is that model, at its main revision."""
-    from medr1_cli.export.source import training_config_file
+    from medr1_cli.layout import training_config_file
 
     wanted = config.eval.baseline
     if wanted != "base":

@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from medr1_cli.benchmarks import find_benchmark
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.prompts import build_prompt
 from medr1_cli.data.record import QARecord
 from medr1_cli.errors import ConfigError, MissingExtraError
-from medr1_cli.evaluate.registry import find_benchmark
+from medr1_cli.evaluate.gpus import gpus_per_worker, machine_gpus
 from medr1_cli.fsutil import append_jsonl
 from medr1_cli.layout import completion_shard, completion_shards
 from medr1_cli.models import cached_hub_config
@@ -273,8 +274,6 @@ def vllm_backend(config: Medr1Config, model_path: str) -> Backend:
     as many as the model's attention heads and MLP width allow. A LoRA adapter is served on its base with vLLM's LoRA support."""
     from vllm import LLM, SamplingParams
     from vllm.lora.request import LoRARequest
-
-    from medr1_cli.evaluate.parallel import gpus_per_worker, machine_gpus
 
     e = config.eval
     engine = vllm_engine(config, model_path)

@@ -22,8 +22,9 @@ from rich.markup import escape
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.prompts import TEMPLATES, build_prompt
 from medr1_cli.errors import ConfigError, MissingExtraError
+from medr1_cli.evaluate.benchmark_data import BenchmarkData
 from medr1_cli.evaluate.generate import CompletionStore, Request, resolve_backend
-from medr1_cli.evaluate.registry import BenchmarkData
+from medr1_cli.evaluate.gpus import gpus_per_worker, machine_gpus
 from medr1_cli.fsutil import atomic_write_text
 from medr1_cli.models.reference import inspect_model
 
@@ -119,7 +120,6 @@ def model_arguments(config: Medr1Config, model_path: str, backend: str, tokenize
                 hint="use --engine native (its vllm backend applies the override) or --backend hf",
             )
         from medr1_cli.evaluate.generate import vllm_engine
-        from medr1_cli.evaluate.parallel import gpus_per_worker, machine_gpus
 
         engine = vllm_engine(config, model_path)
         per_replica = gpus_per_worker(config, machine_gpus(config), engine.sizes) or 1

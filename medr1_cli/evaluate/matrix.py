@@ -20,13 +20,13 @@ from medr1_cli.layout import MATRIX_JSON, MATRIX_MD, MATRIX_PNG
 def trained_on(results: dict[str, Any]) -> str:
     """What the evaluated model was trained on, from the config of the run it came from (a run folder,
     one of its checkpoints, or an export), else the model's name (a base model)."""
-    from medr1_cli.export.source import training_config_file
+    from medr1_cli.layout import training_config_file
 
     model = Path(results["model"]).expanduser()
     found = training_config_file(str(model))
     if found:
-        from medr1_cli.config import resolve_config
         from medr1_cli.data.vqa import training_group
+        from medr1_cli.resolution import resolve_config
 
         config = resolve_config(found)
         if config.data.dataset == "omnimedvqa":

@@ -5,7 +5,8 @@ them out round-robin to N worker processes (`python -m medr1_cli.evaluate.parall
 own model replica and, on GPU machines, its own `eval.tensor_parallel_size` GPUs. A worker appends
 every batch to its own shard of the completion store as soon as it is generated, so a killed run
 resumes like a single-process one; the parent shows the progress of all workers from the shards,
-which `run_evaluation` folds into the store when every worker has finished.
+which `run_evaluation` folds into the store when every worker has finished. How the GPUs are shared
+out between the workers is `gpus.py`'s.
 """
 
 from __future__ import annotations
@@ -25,89 +26,20 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from medr1_cli.config import Medr1Config
-from medr1_cli.devices import tensor_parallel_sizes, visible_devices
-from medr1_cli.errors import ConfigError, Medr1Error, print_error
-from medr1_cli.evaluate.generate import CompletionStore, Request, backend_for, chunk_size, chunks_of, generate_chunk
+from medr1_cli.devices import visible_devices
+from medr1_cli.errors import Medr1Error, print_error
+from medr1_cli.evaluate.generate import (
+    CompletionStore, Request, backend_for, chunk_size, chunks_of, generate_chunk, make_backend,
+)
+from medr1_cli.evaluate.gpus import describe_layout, gpus_per_worker, machine_gpus, sharded_sizes, worker_config
 from medr1_cli.fsutil import atomic_write_text
 from medr1_cli.layout import DATA_PARALLEL_DIR, RESOLVED_CONFIG_NAME, WORKER_BATCHES, WORKER_LOG
-from medr1_cli.models.reference import ShardedSizes, inspect_model
 from medr1_cli.processes import stop, tail
+from medr1_cli.resolution import resolve_config
 
 
 class WorkerError(Medr1Error):
     title = "evaluation worker failed"
-
-
-def machine_gpus(config: Medr1Config) -> int:
-    """The GPUs an evaluation lays out: eval.gpus when set (to plan another machine), else this machine's."""
-    import torch
-
-    here = torch.cuda.device_count()
-    if config.eval.gpus is None:
-        return here
-    if config.eval.gpus > here:
-        raise ConfigError(f"eval.gpus is {config.eval.gpus} but this machine has {here} GPU(s)",
-                          hint="eval.gpus plans another machine's layout with --dry-run; leave it unset to use these")
-    return config.eval.gpus
-
-
-def gpus_per_worker(config: Medr1Config, gpus: int, sizes: ShardedSizes | None = None) -> int | None:
-    """GPUs each replica gets (None on a machine without GPUs); every layout problem in one error.
-
-    `sizes`: what vLLM shards when it generates — a replica's GPU count must divide them, so without
-    eval.tensor_parallel_size the largest fitting count is chosen.
-    """
-    e = config.eval
-    if gpus == 0:
-        if e.tensor_parallel_size not in (None, 1):
-            raise ConfigError(f"eval.tensor_parallel_size {e.tensor_parallel_size}: this machine has no GPU",
-                              hint="leave it unset on CPU")
-        return None
-    if e.tensor_parallel_size:
-        per_worker = e.tensor_parallel_size
-        if per_worker not in tensor_parallel_sizes(sizes, per_worker):
-            valid = ", ".join(map(str, tensor_parallel_sizes(sizes, max(per_worker, gpus))))
-            raise ConfigError(
-                f"eval.tensor_parallel_size {per_worker}: vLLM splits the model ({sizes}) evenly over the GPUs of "
-                f"a replica, and {per_worker} GPUs do not divide it",
-                hint=f"use one of {valid}, or leave it unset to get the largest that fits",
-            )
-    else:
-        per_worker = max(tensor_parallel_sizes(sizes, max(1, gpus // e.data_parallel_size)))
-    if per_worker * e.data_parallel_size > gpus:
-        raise ConfigError(
-            f"eval.data_parallel_size {e.data_parallel_size} × {per_worker} GPU(s) per replica "
-            f"(eval.tensor_parallel_size) needs {per_worker * e.data_parallel_size} GPUs; this machine has {gpus}",
-            hint=f"use data_parallel_size × tensor_parallel_size ≤ {gpus}",
-        )
-    return per_worker
-
-
-def describe_layout(config: Medr1Config, gpus: int, per_worker: int | None, sizes: ShardedSizes | None) -> str:
-    """One line on how the GPUs are used, and what would use the idle ones."""
-    replicas = config.eval.data_parallel_size
-    if per_worker is None:
-        return f"{replicas} replica(s) on CPU"
-    line = f"{replicas} replica(s) × {per_worker} GPU(s) each = {replicas * per_worker} of {gpus} GPU(s)"
-    if sizes and not config.eval.tensor_parallel_size and per_worker < gpus // replicas:
-        line += f"; tensor parallel must divide the model ({sizes})"
-    if gpus // per_worker > replicas:
-        line += f"; eval.data_parallel_size {gpus // per_worker} would use {gpus // per_worker * per_worker}"
-    return line
-
-
-def sharded_sizes(config: Medr1Config, model_path: str, backend: str) -> ShardedSizes | None:
-    """What vLLM shards over a replica's GPUs, when vLLM generates (the hf backend places whole layers)."""
-    if not backend.startswith("vllm"):
-        return None
-    return inspect_model(model_path, config.model.revision).sharded_sizes
-
-
-def worker_config(config: Medr1Config, per_worker: int | None) -> Medr1Config:
-    """A worker's config: it sees only its own GPUs, so it is told its replica's size and that it is one
-    replica, rather than working the machine's layout out again."""
-    return config.model_copy(update={"eval": config.eval.model_copy(update={
-        "tensor_parallel_size": per_worker, "data_parallel_size": 1, "gpus": None})})
 
 
 def deal_batches(missing: dict[str, list[Request]], batch_size: int, workers: int) -> list[list[list[Request]]]:
@@ -190,9 +122,6 @@ def _lines(path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """A worker: generate the batches in --work with the model at --model, appending to --store."""
-    from medr1_cli.config import resolve_config
-    from medr1_cli.evaluate.generate import make_backend
-
     parser = argparse.ArgumentParser(description="medr1's data-parallel evaluation worker (started by `medr1 evaluate`).")
     parser.add_argument("--work", required=True, help="the JSON list of batches this worker generates")
     parser.add_argument("--model", required=True, help="the resolved model folder or Hub id")

@@ -16,14 +16,17 @@ from rich.table import Table
 
 from medr1_cli import __version__
 from medr1_cli.answers import extract_answer
+from medr1_cli.benchmarks import find_benchmark
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.prompts import TEMPLATES
+from medr1_cli.evaluate.benchmark_data import BenchmarkData, load_benchmark, training_ids
 from medr1_cli.evaluate.generate import (
     CompletionStore, Request, backend_for, chunk_size, chunks_of, generate_chunk, make_backend, model_fingerprint,
     sample_requests, settings_fingerprint,
 )
+from medr1_cli.evaluate.gpus import describe_layout, gpus_per_worker, machine_gpus, sharded_sizes
+from medr1_cli.evaluate.parallel import generate_in_parallel
 from medr1_cli.evaluate.reference_scoring import reference_figures, reference_verdict
-from medr1_cli.evaluate.registry import BenchmarkData, find_benchmark, load_benchmark, training_ids
 from medr1_cli.evaluate.stats import bootstrap, wilson
 from medr1_cli.fsutil import atomic_write_text, check_writable_folder
 from medr1_cli.layout import COMPLETIONS_NAME, RESULTS_JSON, RESULTS_MD
@@ -128,13 +131,9 @@ def generate_missing(missing: dict[str, list[Request]], data: dict[str, Benchmar
         return lm_eval_generate({name: reqs for name, reqs in missing.items() if reqs}, data, config, model_path,
                                 store, output, run_id, console)
     if config.eval.data_parallel_size > 1:
-        from medr1_cli.evaluate.parallel import generate_in_parallel
-
         return generate_in_parallel(missing, config, model_path, store, console), None
     backend_name, backend = make_backend(config, model_path)
     if backend_name == "vllm":
-        from medr1_cli.evaluate.parallel import describe_layout, gpus_per_worker, machine_gpus, sharded_sizes
-
         gpus, sizes = machine_gpus(config), sharded_sizes(config, model_path, backend_name)
         console.print(f"vLLM layout: {describe_layout(config, gpus, gpus_per_worker(config, gpus, sizes), sizes)}")
     _generate(missing, backend, store, chunk_size(config, backend_name), console)

@@ -7,9 +7,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from medr1_cli.config import Medr1Config, resolve_config
+from medr1_cli.config import Medr1Config
 from medr1_cli.errors import ConfigError, DataError
-from medr1_cli.layout import RESOLVED_CONFIG_NAME, TRAINER_STATE, TRAINING_CONFIG_NAME, checkpoint_step, checkpoints
+from medr1_cli.layout import RESOLVED_CONFIG_NAME, TRAINER_STATE, checkpoint_step, checkpoints
+from medr1_cli.resolution import resolve_config
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
@@ -104,22 +105,6 @@ def classify(folder: Path, run: Path, base_model: str | None = None) -> Source:
         f"({', '.join(WEIGHT_FILES)}) nor DeepSpeed global_step*/ shards",
         hint="an interrupted save leaves such a folder; export an earlier checkpoint with --checkpoint",
     )
-
-
-def run_config_file(target: str) -> str | None:
-    """The resolved config a run folder (or a checkpoint inside one) was trained with."""
-    folder = Path(target).expanduser()
-    for candidate in (folder / RESOLVED_CONFIG_NAME, folder.parent / RESOLVED_CONFIG_NAME):
-        if candidate.is_file() and (candidate.parent == folder or checkpoint_step(folder) is not None):
-            return str(candidate)
-    return None
-
-
-def training_config_file(model: str) -> str | None:
-    """The config a model was trained with by medr1: its run folder's, a checkpoint's run's, or the
-    copy an export keeps; None for a model medr1 did not train."""
-    exported = Path(model).expanduser() / TRAINING_CONFIG_NAME
-    return str(exported) if exported.is_file() else run_config_file(model)
 
 
 def _run_config(run: Path, folder: Path) -> Medr1Config | None:

@@ -22,13 +22,14 @@ from typing import Any
 
 from rich.console import Console
 
-from medr1_cli.config import Medr1Config, ModelSection, resolve_config
+from medr1_cli.config import Medr1Config, ModelSection
 from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.errors import ConfigError, DataError, Medr1Error, print_error
 from medr1_cli.layout import (
     DATASET_DIR, MANIFEST_NAME, RESOLVED_CONFIG_NAME, TRAINER_STATE, checkpoints, rollout_logs, rollouts_file,
 )
 from medr1_cli.models.reference import VISION_MODULES
+from medr1_cli.resolution import resolve_config
 from medr1_cli.rewards import TEMPLATE_ANSWER_FORMS, build_rewards, columns_needed, option_names
 from medr1_cli.suggest import did_you_mean
 

@@ -7,7 +7,7 @@ import importlib.util
 from dataclasses import dataclass
 
 from medr1_cli.config import Medr1Config
-from medr1_cli.devices import tensor_parallel_sizes
+from medr1_cli.devices import tensor_parallel_problem
 from medr1_cli.errors import ConfigError, MissingExtraError
 from medr1_cli.models.reference import ShardedSizes
 from medr1_cli.rewards import is_custom, load_custom
@@ -60,10 +60,9 @@ def check(config: Medr1Config, layout: Layout, *, extra_args: list[str], dry_run
                "colocate": ("train.grpo.vllm_tensor_parallel_size", grpo.get("vllm_tensor_parallel_size", 1))}
     if sizes is not None and train.topology in vllm_tp:
         key, count = vllm_tp[train.topology]
-        if isinstance(count, int) and count >= 1 and count not in tensor_parallel_sizes(sizes, count):
-            valid = ", ".join(map(str, tensor_parallel_sizes(sizes, max(count, 8))))
-            problems.append(f"{key} {count}: vLLM splits the model ({sizes}) evenly over its GPUs, and {count} do not "
-                            f"divide it; use one of {valid}")
+        problem = tensor_parallel_problem(key, count, sizes) if isinstance(count, int) and count >= 1 else None
+        if problem:
+            problems.append(problem)
 
     if train.topology in ("colocate", "server") and layout.gpus == 0:
         problems.append(

@@ -1,5 +1,5 @@
-"""The evaluation benchmarks: small declarative entries saying where each one's data comes from,
-which records it keeps, and what it breaks results down by."""
+"""A benchmark's items for an evaluation: read from eval.data or the entry's default data, its
+protocol applied, repeated questions counted (or dropped, eval.dedup) and training items left out."""
 
 from __future__ import annotations
 
@@ -7,72 +7,14 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from medr1_cli.benchmarks import Benchmark
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.formats import load_records, question_id
 from medr1_cli.data.prepare import load_options, prepared_folder
 from medr1_cli.data.record import QARecord
 from medr1_cli.data.sources import read_source, read_text
-from medr1_cli.errors import ConfigError, DataError
+from medr1_cli.errors import DataError
 from medr1_cli.layout import MANIFEST_NAME, VQA_PREPARED_DIR, VQA_TEST_FILE
-from medr1_cli.suggest import did_you_mean
-
-
-@dataclass(frozen=True)
-class Benchmark:
-    name: str
-    title: str
-    sources: tuple[str, ...]  # record.source values it keeps (a bundle holds five benchmarks)
-    default_data: tuple[str, ...]  # where its data comes from when eval.data does not say
-    split: str  # the split of a folder or Hub dataset
-    size: str  # the documented size, for `medr1 benchmarks`
-    breakdown: tuple[str, ...] = ()  # Metadata fields results are broken down by
-    vqa: tuple[str, str] | None = None  # (grouping, group): a Med-R1 test split written by prepare-data
-
-    @property
-    def record_source(self) -> str | None:
-        """What a file given for this benchmark holds (None for the demo, which mixes two)."""
-        return self.sources[0] if len(self.sources) == 1 else None
-
-
-def _vqa_benchmarks() -> tuple[Benchmark, ...]:
-    """One benchmark per Med-R1 group: the test split prepare-data writes for it."""
-    from medr1_cli.data.omnimedvqa import GROUPINGS
-    from medr1_cli.data.omnimedvqa import slug
-
-    return tuple(
-        Benchmark(f"vqa-{slug(group)}", f"VQA {group}", ("omnimedvqa",), (), "test",
-                  f"{grouping} test split",
-                  ("question_type",) if grouping == "modality" else ("modality",), vqa=(grouping, group))
-        for grouping, groups in GROUPINGS.items() for group in groups
-    )
-
-
-BENCHMARKS: dict[str, Benchmark] = {
-    b.name: b
-    for b in (
-        Benchmark("medmcqa", "MedMCQA", ("medmcqa",), ("openlifescienceai/medmcqa",), "validation",
-                  "4183 (validation)", ("subject",)),
-        Benchmark("medqa", "MedQA-USMLE", ("medqa",), ("GBaker/MedQA-USMLE-4-options",), "test",
-                  "1273 (4-option test)", ("step",)),
-        Benchmark("pubmedqa", "PubMedQA", ("pubmedqa",), ("qiaojin/PubMedQA:pqa_labeled",), "train",
-                  "1000 PQA-L (500 official test)", ("split",)),
-        Benchmark("mmlu_pro_med", "MMLU-Pro Medical", ("mmlu_pro",), ("TIGER-Lab/MMLU-Pro",), "test",
-                  "1535 (health 818 + biology 717)", ("category",)),
-        Benchmark("gpqa_med", "GPQA Medical", ("gpqa",), ("Idavidrein/gpqa:gpqa_main",), "train",
-                  "78 (Biology of GPQA main)", ("subject",)),
-        Benchmark("medxpertqa", "MedXpertQA", ("medxpertqa",), ("TsinghuaC3I/MedXpertQA:Text",), "test",
-                  "2450 (1861 Reasoning + 589 Understanding)", ("question_type", "medical_task", "body_system")),
-        Benchmark("demo", "Demo (held out)", ("medqa", "medxpertqa"), ("builtin:medqa", "builtin:medxpertqa"),
-                  "test", "128 built-in questions less those the demo mix trains on", ("source",)),
-        *_vqa_benchmarks(),
-    )
-}
-
-
-def find_benchmark(name: str) -> Benchmark:
-    if name in BENCHMARKS:
-        return BENCHMARKS[name]
-    raise ConfigError(f"unknown benchmark '{name}'{did_you_mean(name, BENCHMARKS)}; known: {', '.join(BENCHMARKS)}")
 
 
 @dataclass
@@ -174,7 +116,7 @@ def load_benchmark(benchmark: Benchmark, config: Medr1Config, exclude: set[str])
         records += kept
         for reason, count in loaded.skipped.items():
             skipped[reason] = skipped.get(reason, 0) + count
-    records, notes = _apply_protocol(benchmark, records, config)
+    records, notes = benchmark.select(records, config)
     rows = len(records)
     records, distinct, dedup_notes = _deduplicate(benchmark, records, config)
     allowed = [r for r in records if question_id(r.id) not in exclude]  # a repeat of a training item is one too
@@ -194,20 +136,6 @@ def _data_hint(benchmark: Benchmark, spec: str) -> str:
         return f"fix the file, or point eval.data.{benchmark.name} at another one (`medr1 benchmarks` lists the layouts read)"
     return (f"point eval.data.{benchmark.name} at a local file or folder (e.g. --set "
             f"eval.data.{benchmark.name}=path/to/{benchmark.name}.jsonl)")
-
-
-def _apply_protocol(benchmark: Benchmark, records: list[QARecord], config: Medr1Config) -> tuple[list[QARecord], list[str]]:
-    """Benchmark-specific item selection, each said in the output."""
-    if benchmark.name == "pubmedqa" and config.eval.pubmedqa_protocol == "test":
-        test = [r for r in records if r.metadata.split == "test"]
-        if not test:
-            raise DataError(
-                "eval.pubmedqa_protocol 'test' needs the official test labels: put test_ground_truth.json beside "
-                "ori_pqal.json",
-                hint="or use eval.pubmedqa_protocol: pqa-l (all 1000 labelled questions)",
-            )
-        return test, [f"official test protocol: {len(test)} of {len(records)} questions"]
-    return records, []
 
 
 def _deduplicate(benchmark: Benchmark, records: list[QARecord], config: Medr1Config) -> tuple[list[QARecord], int, list[str]]:
