@@ -189,6 +189,12 @@ class DataSection(_Section):
         description="Which training mix to build: a name in `data.mixes` — usmle, mix, xpert (the "
         "reference mixes), demo (built-in questions, no download) or your own.",
     )
+    kind: Literal["text", "vqa"] | None = Field(
+        None,
+        description="What the mix holds: text (multiple-choice questions) or vqa (Med-R1's medical VQA: questions with "
+        "images, split per modality or question type, see data.vqa; a vqa mix has one source). None: vqa for the "
+        f"reference's VQA mix ({', '.join(recipe.VQA_MIXES)}), text for every other.",
+    )
     sources: dict[str, str] = Field(
         default_factory=lambda: dict(recipe.SOURCES),
         description="Where each source's questions come from: a file, a folder (the file for the source's "
@@ -269,10 +275,23 @@ class DataSection(_Section):
     )
     vqa: VqaSettings = Field(
         default_factory=VqaSettings,
-        description="Medical VQA (dataset omnimedvqa or any source in the Med-R1 / OmniMedVQA format): how the "
+        description="Medical VQA (data.kind vqa: a source in the Med-R1 / OmniMedVQA format): how the "
         "questions are grouped, split and which group trains.",
     )
     output_dir: str = Field("data/prepared", description="Prepared datasets go to <output_dir>/<dataset>/.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_follows_the_mix(cls, data: Any) -> Any:
+        """An unset kind is decided by the mix, so `--dataset omnimedvqa` alone builds Med-R1's splits."""
+        if isinstance(data, dict) and data.get("kind") is None:
+            return {**data, "kind": "vqa" if data.get("dataset", recipe.DEFAULT_MIX) in recipe.VQA_MIXES else "text"}
+        return data
+
+    @property
+    def vqa_source(self) -> str:
+        """The one source of a vqa mix."""
+        return next(iter(self.mixes[self.dataset]))
 
     @model_validator(mode="after")
     def _mix_is_known_and_complete(self) -> DataSection:
@@ -288,6 +307,9 @@ class DataSection(_Section):
                 f"mix '{self.dataset}' uses source(s) {unknown} that data.sources does not define"
                 + "".join(did_you_mean(u, self.sources) for u in unknown),
             )
+        if self.kind == "vqa" and len(self.mixes[self.dataset]) != 1:
+            raise _invalid("kind", self.kind, f"a vqa mix has one source (its groups are split from it); mix "
+                           f"'{self.dataset}' has {len(self.mixes[self.dataset])}: {', '.join(self.mixes[self.dataset])}")
         return self
 
     @model_validator(mode="after")

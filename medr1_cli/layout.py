@@ -73,7 +73,7 @@ def _ranks(run: Path, pattern: str) -> set[int]:
 DATASET_DIR, JSONL_NAME, MANIFEST_NAME = "dataset", "train.jsonl", "manifest.json"
 # The prepared folder of Med-R1 VQA data, one per grouping and training group: prepare-data writes it,
 # training and evaluation look it up.
-VQA_PREPARED_DIR = "omnimedvqa-{split_by}-{group}"
+VQA_PREPARED_DIR = "{dataset}-{split_by}-{group}"
 # A Med-R1 group's test split in a VQA prepared folder: prepare-data writes it, evaluation scores it.
 VQA_TEST_FILE = "test-{group}.json"
 # The resized images of a VQA prepared folder: prepare-data writes them, rows name them relative to the folder.

@@ -27,6 +27,8 @@ MIXES: dict[str, dict[str, Any]] = {
     "omnimedvqa": {"omnimedvqa": "all"},
 }
 DEFAULT_MIX = "mix"
+# Mixes of medical VQA (Med-R1): data.kind defaults to vqa for them, to text for every other mix.
+VQA_MIXES = ("omnimedvqa",)
 # Sources that are also evaluation sets: their training part is drawn stratified by this metadata key.
 HOLDOUT = {"medxpertqa": "question_type", "demo-medxpertqa": "question_type", "demo-medqa": "step"}
 # The reference's rewards and their weights.

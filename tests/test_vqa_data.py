@@ -91,6 +91,24 @@ def vqa(tmp_path, *overrides):
     return resolve_config(None, ["data.dataset=omnimedvqa", f"data.output_dir={tmp_path / 'data'}", *overrides])
 
 
+def test_a_mix_of_ones_own_is_vqa_when_the_config_says_so_not_by_its_name(tmp_path):
+    from medr1_cli.benchmarks import find_benchmark
+    from medr1_cli.evaluate.benchmark_data import vqa_test_file
+
+    own = ["data.sources.scans=builtin:omnimedvqa", "data.mixes.scans={scans: all}", "data.dataset=scans",
+           f"data.output_dir={tmp_path / 'data'}"]
+    assert resolve_config(None, own).data.kind == "text"  # a mix's kind is not guessed from its data
+    config = resolve_config(None, [*own, "data.kind=vqa"])
+    result = prepare_data(config, quiet())
+    assert result.output_dir == tmp_path / "data" / "scans-modality-ct"
+    assert json.loads((result.output_dir / "manifest.json").read_text())["kind"] == "vqa"
+    # evaluation finds that mix's test split for the VQA benchmarks, from this config or any other
+    assert vqa_test_file(find_benchmark("vqa-mri"), config) == result.output_dir / "test-mri.json"
+    assert vqa_test_file(find_benchmark("vqa-mri"), resolve_config(None, own)) == result.output_dir / "test-mri.json"
+    with pytest.raises(ConfigError, match="a vqa mix has one source"):
+        resolve_config(None, ["data.kind=vqa", "data.dataset=mix"])
+
+
 def test_builtin_set_splits_every_modality_and_trains_on_one(tmp_path):
     config = vqa(tmp_path, "data.vqa.train_on=MRI")
     result = prepare_data(config, quiet())

@@ -35,7 +35,6 @@ from medr1_cli.errors import DataError
 from medr1_cli.fsutil import atomic_directory, check_writable_folder
 from medr1_cli.layout import DATASET_DIR, JSONL_NAME, MANIFEST_NAME, RESOLVED_CONFIG_NAME, VQA_PREPARED_DIR
 
-VQA_DATASET = "omnimedvqa"  # the mix that builds Med-R1's per-group VQA splits (data.vqa)
 
 
 def load_options(config: Medr1Config) -> LoadOptions:
@@ -82,12 +81,12 @@ class PrepareResult:
 def prepared_folder(config: Medr1Config) -> Path:
     """Where prepare-data writes this config's training set (and train and evaluate look for it)."""
     data = config.data
-    if data.dataset == VQA_DATASET:  # one folder per grouping and training group
+    if data.kind == "vqa":  # one folder per grouping and training group
         from medr1_cli.data.omnimedvqa import slug
         from medr1_cli.data.vqa import training_group
 
         group = slug(training_group(config))
-        return Path(data.output_dir) / VQA_PREPARED_DIR.format(split_by=data.vqa.split_by, group=group)
+        return Path(data.output_dir) / VQA_PREPARED_DIR.format(dataset=data.dataset, split_by=data.vqa.split_by, group=group)
     return Path(data.output_dir) / data.dataset
 
 
@@ -95,7 +94,7 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
     console = console or Console(highlight=False)
     data = config.data
     check_writable_folder(prepared_folder(config), "data.output_dir")
-    if data.dataset == VQA_DATASET:
+    if data.kind == "vqa":
         return _prepare_vqa(config, console)
     started = time.perf_counter()
     mix = data.mixes[data.dataset]
@@ -227,12 +226,13 @@ def _prepare_vqa(config: Medr1Config, console: Console) -> PrepareResult:
     from medr1_cli.data.vqa import prepare_vqa
 
     data = config.data
-    spec = data.sources[VQA_DATASET]
+    source = data.vqa_source
+    spec = data.sources[source]
     with console.status("reading the VQA source …"):
-        raw = read_source(spec, split=data.splits.get(VQA_DATASET))
-        loaded = load_records(raw, format=data.formats.get(VQA_DATASET, "auto"), options=load_options(config))
+        raw = read_source(spec, split=data.splits.get(source))
+        loaded = load_records(raw, format=data.formats.get(source, "auto"), options=load_options(config))
     if not all(record.images for record in loaded.records):
-        raise DataError(f"data.sources.{VQA_DATASET} ({spec}) is in the {loaded.format} format, which has no images",
+        raise DataError(f"data.sources.{source} ({spec}) is in the {loaded.format} format, which has no images",
                         hint="point it at a Med-R1 / OmniMedVQA JSON file (image, problem, solution)")
     if data.vqa.image_root:
         root = Path(data.vqa.image_root).expanduser()

@@ -61,10 +61,10 @@ def vqa_test_file(benchmark: Benchmark, config: Medr1Config) -> Path:
     from medr1_cli.data.omnimedvqa import slug
 
     grouping, group = benchmark.vqa
-    config_grouping = config.data.vqa.split_by if config.data.dataset == "omnimedvqa" else None
+    config_grouping = config.data.vqa.split_by if config.data.kind == "vqa" else None
     name = VQA_TEST_FILE.format(group=slug(group))
     candidates = [prepared_folder(config) / name] if config_grouping == grouping else []
-    any_group = VQA_PREPARED_DIR.format(split_by=grouping, group="*")
+    any_group = VQA_PREPARED_DIR.format(dataset="*", split_by=grouping, group="*")
     candidates += sorted(Path(config.data.output_dir).glob(f"{any_group}/{name}"))
     found = next((c for c in candidates if c.is_file()), None)
     if found is None:

@@ -29,7 +29,7 @@ def trained_on(results: dict[str, Any]) -> str:
         from medr1_cli.resolution import resolve_config
 
         config = resolve_config(found)
-        if config.data.dataset == "omnimedvqa":
+        if config.data.kind == "vqa":
             return f"{training_group(config)} ({config.data.vqa.split_by})"
     return f"{model.name or results['model']} (not trained on VQA)"
 

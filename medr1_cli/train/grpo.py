@@ -207,7 +207,6 @@ def load_model(config: Medr1Config, *, images: bool | None = None):
     """
     from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
 
-    from medr1_cli.data.prepare import VQA_DATASET
     from medr1_cli.models import resolve_model_path
     from medr1_cli.models.loading import load_processing_class, torch_dtype
     from medr1_cli.models.reference import inspect_model
@@ -215,7 +214,7 @@ def load_model(config: Medr1Config, *, images: bool | None = None):
     section = config.model
     path = revision_folder(resolve_model_path(section.name_or_path), section.revision)
     reference = inspect_model(path, section.revision)  # a Hub id as much as a folder
-    images = config.data.dataset == VQA_DATASET if images is None else images
+    images = config.data.kind == "vqa" if images is None else images
     # Always passed to TRL: left to itself, TRL would call AutoProcessor, which needs torchvision.
     tokenizer = load_processing_class(section, path)
     extra: dict[str, Any] = {}
