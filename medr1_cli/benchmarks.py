@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from medr1_cli.data.omnimedvqa import GROUPINGS, slug
+from medr1_cli.vqa.omnimedvqa import GROUPINGS, slug
 from medr1_cli.data.record import QARecord
 from medr1_cli.errors import ConfigError, DataError
 from medr1_cli.suggest import did_you_mean

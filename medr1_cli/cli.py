@@ -318,7 +318,7 @@ def evaluate_matrix(
     """
     from rich.console import Console
 
-    from medr1_cli.evaluate.matrix import build_matrix, write_matrix
+    from medr1_cli.vqa.matrix import build_matrix, write_matrix
 
     write_matrix(build_matrix(runs), output_dir, Console(highlight=False))
 

@@ -174,7 +174,7 @@ class VqaSettings(_Section):
 
     @model_validator(mode="after")
     def _train_on_is_a_group(self) -> VqaSettings:  # checked before any data is read
-        from medr1_cli.data.omnimedvqa import GROUPINGS, group_name
+        from medr1_cli.vqa.omnimedvqa import GROUPINGS, group_name
 
         if self.train_on is not None and group_name(self.split_by, self.train_on) is None:
             allowed = GROUPINGS[self.split_by]

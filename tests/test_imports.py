@@ -55,9 +55,16 @@ def imported_modules(name: str) -> set[str]:
         for target in targets:
             while target and target not in MODULES:  # `import medr1_cli.models.tiny as t` names a module too
                 target = target.rpartition(".")[0]
-            if target.startswith("medr1_cli") and target != name:
-                found.add(target)
+            # importing medr1_cli.models.tiny runs medr1_cli/models/__init__.py first: an edge to that package too
+            for module in (target, *_parent_packages(target)):
+                if module.startswith("medr1_cli.") and module != name and not name.startswith(f"{module}."):
+                    found.add(module)
     return found
+
+
+def _parent_packages(module: str) -> list[str]:
+    parts = module.split(".")
+    return [".".join(parts[:end]) for end in range(2, len(parts))]
 
 
 def _is_type_checking(test: ast.expr) -> bool:

@@ -11,7 +11,7 @@ from PIL import Image
 from rich.console import Console
 
 from medr1_cli.data.formats import LoadOptions, load_records
-from medr1_cli.data.omnimedvqa import answer_letter, canonical_modality, canonical_question_type, split_problem
+from medr1_cli.vqa.omnimedvqa import answer_letter, canonical_modality, canonical_question_type, split_problem
 from medr1_cli.data.prepare import prepare_data, prepared_folder
 from medr1_cli.data.sources import read_source
 from medr1_cli.errors import ConfigError, DataError

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from medr1_cli.answers import LETTERS
-from medr1_cli.data import omnimedvqa
+from medr1_cli.vqa import omnimedvqa
 from medr1_cli.data.record import Metadata, QARecord, RawRow, content_id
 from medr1_cli.data.sources import RawSource, read_text
 from medr1_cli.errors import DataError, RowDefect

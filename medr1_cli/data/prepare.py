@@ -82,8 +82,8 @@ def prepared_folder(config: Medr1Config) -> Path:
     """Where prepare-data writes this config's training set (and train and evaluate look for it)."""
     data = config.data
     if data.kind == "vqa":  # one folder per grouping and training group
-        from medr1_cli.data.omnimedvqa import slug
-        from medr1_cli.data.vqa import training_group
+        from medr1_cli.vqa.omnimedvqa import slug
+        from medr1_cli.vqa.splits import training_group
 
         group = slug(training_group(config))
         return Path(data.output_dir) / VQA_PREPARED_DIR.format(dataset=data.dataset, split_by=data.vqa.split_by, group=group)
@@ -223,7 +223,7 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
 
 
 def _prepare_vqa(config: Medr1Config, console: Console) -> PrepareResult:
-    from medr1_cli.data.vqa import prepare_vqa
+    from medr1_cli.vqa.splits import prepare_vqa
 
     data = config.data
     source = data.vqa_source

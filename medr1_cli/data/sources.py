@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from medr1_cli.data.record import RawRow
-from medr1_cli.data.vqa_demo import demo_file
+from medr1_cli.vqa.demo_data import demo_file
 from medr1_cli.errors import DataError
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from medr1_cli.config import Medr1Config
-from medr1_cli.data.omnimedvqa import slug
+from medr1_cli.vqa.omnimedvqa import slug
 from medr1_cli.errors import ConfigError
 from medr1_cli.evaluate.compare import compare, print_comparison
 from medr1_cli.fsutil import atomic_write_text

@@ -58,7 +58,7 @@ def vqa_test_file(benchmark: Benchmark, config: Medr1Config) -> Path:
     """The test split of a Med-R1 group, from the prepared folder of this config (or, when the config
     trains on another grouping, any prepared folder of the benchmark's grouping: test splits do not
     depend on which group trains)."""
-    from medr1_cli.data.omnimedvqa import slug
+    from medr1_cli.vqa.omnimedvqa import slug
 
     grouping, group = benchmark.vqa
     config_grouping = config.data.vqa.split_by if config.data.kind == "vqa" else None

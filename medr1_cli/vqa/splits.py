@@ -22,7 +22,7 @@ from rich.table import Table
 
 from medr1_cli import __version__
 from medr1_cli.config import Medr1Config
-from medr1_cli.data.omnimedvqa import GROUPINGS, group_name, slug
+from medr1_cli.vqa.omnimedvqa import GROUPINGS, group_name, slug
 from medr1_cli.data.prepared import row_of, write_prepared
 from medr1_cli.data.record import QARecord
 from medr1_cli.errors import DataError

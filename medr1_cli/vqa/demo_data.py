@@ -13,7 +13,7 @@ import json
 import random
 from pathlib import Path
 
-from medr1_cli.data.omnimedvqa import MODALITIES
+from medr1_cli.vqa.omnimedvqa import MODALITIES
 from medr1_cli.fsutil import atomic_directory, cache_dir
 
 VERSION = 1

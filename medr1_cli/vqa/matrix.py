@@ -25,7 +25,7 @@ def trained_on(results: dict[str, Any]) -> str:
     model = Path(results["model"]).expanduser()
     found = training_config_file(str(model))
     if found:
-        from medr1_cli.data.vqa import training_group
+        from medr1_cli.vqa.splits import training_group
         from medr1_cli.resolution import resolve_config
 
         config = resolve_config(found)
