@@ -20,14 +20,16 @@ from pydantic_core import PydanticCustomError
 
 from medr1_cli import recipe
 from medr1_cli.benchmarks import BENCHMARKS, TEXT_BENCHMARKS
+from medr1_cli.data.formats import FORMAT_ALIASES, FORMATS
 from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.errors import ConfigError
 from medr1_cli.fsutil import atomic_write_text
 from medr1_cli.layout import RESOLVED_CONFIG_NAME
 from medr1_cli.models.names import BUILTIN_MODELS, BUILTIN_PREFIX
 from medr1_cli.rewards import REGISTRY as REWARDS
-from medr1_cli.rewards import check_reward_options
+from medr1_cli.rewards import check_custom_name, check_reward_options, is_custom
 from medr1_cli.suggest import did_you_mean
+from medr1_cli.vqa.omnimedvqa import GROUPINGS, group_name
 from medr1_cli.yamlio import dump_yaml
 
 
@@ -86,8 +88,6 @@ def _reward_options_are_valid(options: dict[str, dict[str, Any]]) -> dict[str, d
 def _reward_name(value: str) -> str:
     """A reward of the registry, or one of the user's own as `module:function`. Only its shape is
     checked here: every command reads a run's config, but only training imports the function."""
-    from medr1_cli.rewards import check_custom_name, is_custom
-
     if is_custom(value):
         try:
             check_custom_name(value)
@@ -174,7 +174,6 @@ class VqaSettings(_Section):
 
     @model_validator(mode="after")
     def _train_on_is_a_group(self) -> VqaSettings:  # checked before any data is read
-        from medr1_cli.vqa.omnimedvqa import GROUPINGS, group_name
 
         if self.train_on is not None and group_name(self.split_by, self.train_on) is None:
             allowed = GROUPINGS[self.split_by]
@@ -327,8 +326,6 @@ class DataSection(_Section):
 
     @model_validator(mode="after")
     def _formats_name_sources_and_layouts(self) -> DataSection:
-        from medr1_cli.data.formats import FORMAT_ALIASES, FORMATS
-
         for source, layout in self.formats.items():
             if source not in self.sources:
                 raise _invalid("formats", self.formats, f"'{source}' is not a source in data.sources"

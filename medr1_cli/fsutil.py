@@ -10,6 +10,8 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from medr1_cli.errors import ConfigError
+
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write `text` to a temporary sibling of `path`, then rename it into place."""
@@ -87,8 +89,6 @@ def check_writable_folder(path: str | os.PathLike, setting: str) -> Path:
     """Refuse, before any heavy work, an output folder that cannot be made: an existing file, or a
     place where nothing can be created (/proc, a read-only mount, no permission). Probes by making
     and removing a temporary folder in the nearest existing parent, so nothing is left behind."""
-    from medr1_cli.errors import ConfigError
-
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{setting}: {path} is an existing file, not a folder", hint="give a folder path")

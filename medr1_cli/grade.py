@@ -29,11 +29,20 @@ from medr1_cli import __version__
 from medr1_cli.answers import extract_answer
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.curriculum import HEADER_KEY
+from medr1_cli.data.prepare import _load_source, load_options
 from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.data.record import QARecord
 from medr1_cli.errors import ConfigError
+from medr1_cli.evaluate.generate import (
+    CompletionStore,
+    backend_for,
+    model_fingerprint,
+    sample_requests,
+    settings_fingerprint,
+)
 from medr1_cli.fsutil import atomic_write_text, check_writable_folder
 from medr1_cli.layout import COMPLETIONS_NAME, GRADING_DIR
+from medr1_cli.models import describe_model_reference, resolve_model_path
 
 # Pass-rate bins of the printed histogram: never solved, then quarters, then always solved.
 BINS = (("0", lambda r: r == 0.0), ("(0, .25]", lambda r: 0 < r <= 0.25), ("(.25, .5]", lambda r: 0.25 < r <= 0.5),
@@ -64,8 +73,6 @@ def grading_settings(config: Medr1Config, k: int, store_folder: Path) -> Medr1Co
 
 def candidates(config: Medr1Config, limit: int | None) -> dict[str, list[QARecord]]:
     """Every candidate of the mix's sources (before sampling), or a seeded `limit` of each."""
-    from medr1_cli.data.prepare import _load_source, load_options
-
     options = load_options(config)
     pools = {}
     for name in config.data.mixes[config.data.dataset]:
@@ -79,11 +86,7 @@ def candidates(config: Medr1Config, limit: int | None) -> dict[str, list[QARecor
 
 def run_grade(config: Medr1Config, *, k: int, output: Path | None = None, limit: int | None = None,
               console: Console | None = None) -> dict[str, Any]:
-    from medr1_cli.evaluate.generate import (
-        CompletionStore, backend_for, model_fingerprint, sample_requests, settings_fingerprint,
-    )
     from medr1_cli.evaluate.run import generate_missing
-    from medr1_cli.models import describe_model_reference, resolve_model_path
 
     console = console or Console(highlight=False)
     if k < 2:

@@ -8,9 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medr1_cli.errors import DataError
+from medr1_cli.data.prompts import TEMPLATES
+from medr1_cli.errors import ConfigError, DataError
 from medr1_cli.layout import (
-    ANALYSIS_DIR, RESOLVED_CONFIG_NAME, RESULTS_JSON, ROLLOUTS_NAME, ROLLOUTS_RANK_NAME, TRAINER_STATE, checkpoints,
+    ANALYSIS_DIR,
+    RESOLVED_CONFIG_NAME,
+    RESULTS_JSON,
+    ROLLOUTS_NAME,
+    ROLLOUTS_RANK_NAME,
+    TRAINER_STATE,
+    checkpoints,
     rollout_logs,
 )
 
@@ -213,8 +220,6 @@ def _log_history(path: Path) -> list[dict[str, Any]]:
 
 def _run_settings(folder: Path) -> tuple[dict[str, float] | None, int | None, bool, list[str]]:
     """Reward weights, completion length limit and whether the template thinks, from the run's config."""
-    from medr1_cli.data.prompts import TEMPLATES
-    from medr1_cli.errors import ConfigError
     from medr1_cli.resolution import resolve_config
 
     path = folder / RESOLVED_CONFIG_NAME

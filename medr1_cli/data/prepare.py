@@ -34,7 +34,9 @@ from medr1_cli.data.sources import RawSource, read_source
 from medr1_cli.errors import DataError
 from medr1_cli.fsutil import atomic_directory, check_writable_folder
 from medr1_cli.layout import DATASET_DIR, JSONL_NAME, MANIFEST_NAME, RESOLVED_CONFIG_NAME, VQA_PREPARED_DIR
-
+from medr1_cli.models import resolve_model_path
+from medr1_cli.models.loading import load_tokenizer
+from medr1_cli.vqa.splits import prepare_vqa
 
 
 def load_options(config: Medr1Config) -> LoadOptions:
@@ -223,8 +225,6 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
 
 
 def _prepare_vqa(config: Medr1Config, console: Console) -> PrepareResult:
-    from medr1_cli.vqa.splits import prepare_vqa
-
     data = config.data
     source = data.vqa_source
     spec = data.sources[source]
@@ -333,9 +333,6 @@ def _prompt_token_counter(config: Medr1Config, console: Console):
     if config.data.max_prompt_tokens is None:
         return None
     from transformers.utils import logging as hf_logging
-
-    from medr1_cli.models import resolve_model_path
-    from medr1_cli.models.loading import load_tokenizer
 
     hf_logging.set_verbosity_error()
     with console.status(f"loading the tokenizer of {config.model.name_or_path} …"):

@@ -16,12 +16,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from medr1_cli.config import Medr1Config
-from medr1_cli.vqa.omnimedvqa import slug
 from medr1_cli.errors import ConfigError
 from medr1_cli.evaluate.compare import compare, print_comparison
+from medr1_cli.evaluate.run import run_evaluation
 from medr1_cli.fsutil import atomic_write_text
-from medr1_cli.layout import BASELINE_DIR, BASELINE_RESULTS, COMPARISON_JSON, COMPARISON_MD
+from medr1_cli.layout import BASELINE_DIR, BASELINE_RESULTS, COMPARISON_JSON, COMPARISON_MD, training_config_file
+from medr1_cli.models import describe_model_reference
 from medr1_cli.resolution import resolve_config
+from medr1_cli.vqa.omnimedvqa import slug
 
 ALPHA = 0.05
 
@@ -29,8 +31,6 @@ ALPHA = 0.05
 def baseline_model(config: Medr1Config) -> dict[str, Any]:
     """eval.baseline as model settings: 'base' is what the evaluated run started from, at the revision
     and with the remote-code setting it trained with; any other value is that model, at its main revision."""
-    from medr1_cli.layout import training_config_file
-
     wanted = config.eval.baseline
     if wanted != "base":
         return {"name_or_path": wanted, "revision": None}
@@ -65,7 +65,6 @@ def check_baseline(config: Medr1Config) -> Medr1Config | None:
     """The baseline's config, checked before the evaluated model's hours of generation, not after."""
     if not config.eval.baseline:
         return None
-    from medr1_cli.models import describe_model_reference
 
     base = baseline_config(config)
     describe_model_reference(base.model.name_or_path, revision=base.model.revision)
@@ -91,8 +90,6 @@ def summary_line(rows: dict[str, dict[str, Any]]) -> str:
 def compare_with_baseline(config: Medr1Config, results: dict[str, Any], console: Console) -> dict[str, Any]:
     """Evaluate the baseline (reusing its stored completions), compare, print and save the comparison
     with a copy of the baseline's results beside it (its own folder is shared with later evaluations)."""
-    from medr1_cli.evaluate.run import run_evaluation
-
     base = baseline_config(config)
     console.rule(f"baseline: {escape(base.model.name_or_path)}", align="left")
     base_results = run_evaluation(base, console)

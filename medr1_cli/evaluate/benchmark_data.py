@@ -9,12 +9,14 @@ from pathlib import Path
 
 from medr1_cli.benchmarks import Benchmark
 from medr1_cli.config import Medr1Config
+from medr1_cli.data.decontam import words
 from medr1_cli.data.formats import load_records, question_id
 from medr1_cli.data.prepare import load_options, prepared_folder
 from medr1_cli.data.record import QARecord
 from medr1_cli.data.sources import read_source, read_text
 from medr1_cli.errors import DataError
 from medr1_cli.layout import MANIFEST_NAME, VQA_PREPARED_DIR, VQA_TEST_FILE
+from medr1_cli.vqa.omnimedvqa import slug
 
 
 @dataclass
@@ -58,8 +60,6 @@ def vqa_test_file(benchmark: Benchmark, config: Medr1Config) -> Path:
     """The test split of a Med-R1 group, from the prepared folder of this config (or, when the config
     trains on another grouping, any prepared folder of the benchmark's grouping: test splits do not
     depend on which group trains)."""
-    from medr1_cli.vqa.omnimedvqa import slug
-
     grouping, group = benchmark.vqa
     config_grouping = config.data.vqa.split_by if config.data.kind == "vqa" else None
     name = VQA_TEST_FILE.format(group=slug(group))
@@ -142,8 +142,6 @@ def _deduplicate(benchmark: Benchmark, records: list[QARecord], config: Medr1Con
     """Repeated questions — the same text with the same options, in any order — are scored once only
     for the benchmarks in eval.dedup; otherwise every row counts, as the benchmark's owners count
     (MMLU-Pro repeats some questions, and its published tables score each row). Either way it is said."""
-    from medr1_cli.data.decontam import words
-
     first: dict[tuple, QARecord] = {}
     for record in records:
         key = (" ".join(words(record.question)), frozenset(" ".join(words(t)) for t in record.options.values()))

@@ -11,13 +11,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from medr1_cli.benchmarks import find_benchmark
 from medr1_cli.config import Medr1Config
+from medr1_cli.devices import gpus_without_torch
+from medr1_cli.errors import ConfigError
 from medr1_cli.evaluate.baseline import check_baseline
 from medr1_cli.evaluate.gpus import describe_layout, gpus_per_worker
 from medr1_cli.evaluate.run import load_benchmarks
 from medr1_cli.fsutil import check_writable_folder
 from medr1_cli.layout import COMPLETIONS_NAME, RESULTS_JSON, RESULTS_MD
-from medr1_cli.models import describe_model_reference
+from medr1_cli.models import describe_model_reference, planned_model_path
+from medr1_cli.models.reference import inspect_model
 
 
 def dry_run_evaluation(config: Medr1Config, console: Console | None = None) -> dict[str, Any]:
@@ -63,12 +67,6 @@ def dry_run_evaluation(config: Medr1Config, console: Console | None = None) -> d
 
 def planned_layout(config: Medr1Config) -> str:
     """How generation would use the GPUs (eval.gpus, else this machine's), without importing torch or vLLM."""
-    from medr1_cli.benchmarks import find_benchmark
-    from medr1_cli.devices import gpus_without_torch
-    from medr1_cli.errors import ConfigError
-    from medr1_cli.models import planned_model_path
-    from medr1_cli.models.reference import inspect_model
-
     e = config.eval
     gpus = e.gpus if e.gpus is not None else gpus_without_torch()
     if gpus == 0:

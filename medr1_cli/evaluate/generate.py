@@ -23,7 +23,7 @@ from medr1_cli.evaluate.gpus import gpus_per_worker, machine_gpus
 from medr1_cli.fsutil import append_jsonl
 from medr1_cli.layout import completion_shard, completion_shards
 from medr1_cli.models import cached_hub_config
-from medr1_cli.models.loading import chat_template_text
+from medr1_cli.models.loading import chat_template_text, load_processing_class, torch_dtype
 from medr1_cli.models.reference import ShardedSizes, inspect_model, is_vision_model, model_file
 
 # Requests handed to vLLM at once: it batches continuously within a chunk, so small chunks (eval.batch_size)
@@ -190,8 +190,6 @@ def hf_backend(config: Medr1Config, model_path: str) -> Backend:
     import torch
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
-
-    from medr1_cli.models.loading import load_processing_class, torch_dtype
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()

@@ -26,6 +26,7 @@ from medr1_cli.evaluate.benchmark_data import BenchmarkData
 from medr1_cli.evaluate.generate import CompletionStore, Request, resolve_backend
 from medr1_cli.evaluate.gpus import gpus_per_worker, machine_gpus
 from medr1_cli.fsutil import atomic_write_text
+from medr1_cli.models.loading import load_tokenizer
 from medr1_cli.models.reference import inspect_model
 
 TASKS_DIR = "lm-eval-tasks"
@@ -150,8 +151,6 @@ def lm_eval_generate(missing: dict[str, list[Request]], data: dict[str, Benchmar
     import lm_eval
     from lm_eval.api.registry import get_model
     from lm_eval.tasks import TaskManager
-
-    from medr1_cli.models.loading import load_tokenizer
 
     backend = resolve_backend(config)
     # Carries model.chat_template when the config overrides it; also counts the tokens of each completion.

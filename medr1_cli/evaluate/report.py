@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from medr1_cli.analyze.plots import accuracy_plot
 from medr1_cli.errors import DataError
 from medr1_cli.evaluate.baseline import ALPHA
 from medr1_cli.evaluate.compare import PAIRING, compare, load_results, protocol_of
@@ -174,8 +175,6 @@ def latex(report: dict[str, Any]) -> str:
 
 
 def write_report(paths: list[Path], output: Path, console: Console | None = None) -> dict[str, Any]:
-    from medr1_cli.analyze.plots import accuracy_plot
-
     console = console or Console(highlight=False)
     check_writable_folder(output, "--output-dir")
     report = build_report(paths)

@@ -21,16 +21,26 @@ from medr1_cli.config import Medr1Config
 from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.evaluate.benchmark_data import BenchmarkData, load_benchmark, training_ids
 from medr1_cli.evaluate.generate import (
-    CompletionStore, Request, backend_for, chunk_size, chunks_of, generate_chunk, make_backend, model_fingerprint,
-    sample_requests, settings_fingerprint,
+    CompletionStore,
+    Request,
+    backend_for,
+    chunk_size,
+    chunks_of,
+    generate_chunk,
+    make_backend,
+    model_fingerprint,
+    sample_requests,
+    settings_fingerprint,
 )
 from medr1_cli.evaluate.gpus import describe_layout, gpus_per_worker, machine_gpus, sharded_sizes
+from medr1_cli.evaluate.lmeval import write_tasks
 from medr1_cli.evaluate.parallel import generate_in_parallel
 from medr1_cli.evaluate.reference_scoring import reference_figures, reference_verdict
 from medr1_cli.evaluate.stats import bootstrap, wilson
 from medr1_cli.fsutil import atomic_write_text, check_writable_folder
 from medr1_cli.layout import COMPLETIONS_NAME, RESULTS_JSON, RESULTS_MD
 from medr1_cli.models import describe_model_reference, resolve_model_path
+from medr1_cli.models.loading import load_processing_class, template_prefills_think
 
 
 def load_benchmarks(config: Medr1Config, console: Console) -> tuple[dict[str, BenchmarkData], str | None]:
@@ -48,8 +58,6 @@ def load_benchmarks(config: Medr1Config, console: Console) -> tuple[dict[str, Be
 
 def export_lm_eval_tasks(config: Medr1Config, folder: Path, console: Console | None = None) -> list[str]:
     """Write the selected benchmarks as lm-eval task definitions, for running the lm-eval CLI directly."""
-    from medr1_cli.evaluate.lmeval import write_tasks
-
     console = console or Console(highlight=False)
     data, _ = load_benchmarks(config, console)
     tasks = write_tasks(data, {name: {r.id for r in bench.records} for name, bench in data.items()}, config, folder)
@@ -159,7 +167,6 @@ def require_think(config: Medr1Config, model_path: str, console: Console) -> boo
     template pre-fills it (QwQ, R1 distills), so that a reply cut off mid-thought is never read as an answer."""
     if TEMPLATES[config.eval.template].thinks:
         return True
-    from medr1_cli.models.loading import load_processing_class, template_prefills_think
 
     try:
         processor = load_processing_class(config.model, model_path)

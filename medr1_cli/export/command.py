@@ -12,10 +12,15 @@ from rich.markup import escape
 
 from medr1_cli.config import Medr1Config
 from medr1_cli.errors import ConfigError, DataError
+from medr1_cli.export import verify
+from medr1_cli.export.card import find_results, model_card
 from medr1_cli.export.source import ADAPTER_WEIGHTS, Source, locate
+from medr1_cli.export.verify import compare, logits
+from medr1_cli.export.weights import load_source_model, model_class
 from medr1_cli.fsutil import atomic_directory, atomic_write_text, check_writable_folder
 from medr1_cli.layout import EXPORT_DIR, MODEL_CARD, TRAINING_CONFIG_NAME
-
+from medr1_cli.models.loading import load_processing_class, torch_dtype
+from medr1_cli.models.vision import complete_processor_files
 
 
 class VerificationFailed(DataError):
@@ -42,11 +47,6 @@ def run_export(config: Medr1Config, target: str | None = None, *, base_model: st
 
     from transformers.utils import logging as hf_logging
 
-    from medr1_cli.export import verify
-    from medr1_cli.export.weights import load_source_model
-    from medr1_cli.models.loading import load_processing_class, torch_dtype
-    from medr1_cli.models.vision import complete_processor_files
-
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     trained = source.run_config or config  # the run's own model and template settings, when medr1 trained it
@@ -57,8 +57,6 @@ def run_export(config: Medr1Config, target: str | None = None, *, base_model: st
     reference = verify.logits(model, probes) if settings.verify else []
     if kind == "merged":
         model = model.merge_and_unload()
-
-    from medr1_cli.export.card import find_results, model_card
 
     results = find_results(source, _results_candidates(config, source))
     checked = None
@@ -132,10 +130,6 @@ def _verify(folder: Path, adapter_of: Source | None, model_section, probes: list
             console: Console):
     """Reload the export as a user would and compare logits. An adapter is put on the base model the
     export used, not on whatever its adapter_config.json names (that path may be gone)."""
-    from medr1_cli.export.verify import compare, logits
-    from medr1_cli.export.weights import model_class
-    from medr1_cli.models.loading import torch_dtype
-
     options = {"revision": model_section.revision, "trust_remote_code": model_section.trust_remote_code,
                "dtype": torch_dtype(dtype)}
     if adapter_of is not None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from medr1_cli.config import Medr1Config
 from medr1_cli.errors import ConfigError, DataError
 from medr1_cli.layout import RESOLVED_CONFIG_NAME, TRAINER_STATE, checkpoint_step, checkpoints
+from medr1_cli.models import resolve_model_path
 from medr1_cli.resolution import resolve_config
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
@@ -122,8 +123,6 @@ def _final_step(folder: Path) -> int | None:
 def _base_path(base_name: str | None, adapter: dict, folder: Path) -> str:
     """The adapter's base model: as the run's config named it (a built-in name rebuilds anywhere),
     else as the adapter recorded it."""
-    from medr1_cli.models import resolve_model_path
-
     recorded = adapter.get("base_model_name_or_path")
     for candidate in (base_name, recorded):
         if not candidate:

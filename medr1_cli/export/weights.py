@@ -10,6 +10,7 @@ from pathlib import Path
 
 from medr1_cli.errors import DataError, MissingExtraError
 from medr1_cli.export.source import Source, zero_tag
+from medr1_cli.models.reference import is_vision_model
 
 
 def refuse_quantized_base(base: str, quantization) -> None:
@@ -66,8 +67,6 @@ def load_source_model(source: Source, *, revision: str | None = None, trust_remo
 def model_class(folder: str | Path):
     """The Auto class for a model folder: image-text-to-text for a vision-language model."""
     from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
-
-    from medr1_cli.models.reference import is_vision_model
 
     return AutoModelForImageTextToText if is_vision_model(folder) else AutoModelForCausalLM
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from medr1_cli.errors import ConfigError
+from medr1_cli.models.reference import is_vision_model
+from medr1_cli.models.vision import load_vl_processor, processor_size
 
 
 def chat_template_text(section) -> str | None:
@@ -39,9 +41,6 @@ def torch_dtype(name: str):
 def load_processing_class(section, path: str, **kwargs: Any):
     """What a model reads its inputs with: the tokenizer, or for a vision-language model its processor
     (image size range from model.min_pixels / max_pixels, chat-template override applied)."""
-    from medr1_cli.models.reference import is_vision_model
-    from medr1_cli.models.vision import load_vl_processor, processor_size
-
     if not is_vision_model(path, section.revision):
         return load_tokenizer(section, path, **kwargs)
     processor = load_vl_processor(path, revision=section.revision, trust_remote_code=section.trust_remote_code,

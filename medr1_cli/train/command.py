@@ -11,7 +11,9 @@ from medr1_cli.config import Medr1Config
 from medr1_cli.errors import ConfigError
 from medr1_cli.fsutil import atomic_write_text, check_writable_folder
 from medr1_cli.models import describe_model_reference, planned_model_path, resolve_model_path
+from medr1_cli.models.reference import inspect_model
 from medr1_cli.train import preflight
+from medr1_cli.train.grpo import build_grpo_config, grpo_kwargs, prepared_dataset, resume_from, run_training
 from medr1_cli.train.launch import LaunchError, build_plan, describe, execute
 
 
@@ -43,8 +45,6 @@ def run_train(
     validate_grpo(config, layout)
     model_path = planned_model_path(config.model.name_or_path) if planning else resolve_model_path(config.model.name_or_path)
     plan = build_plan(config, layout, extra_args=extra_args, model_path=model_path)
-
-    from medr1_cli.train.grpo import prepared_dataset, resume_from, run_training
 
     resume_from(config)  # the run folder's state is checked by a dry run too, and before any process starts
     if dry_run:
@@ -81,8 +81,6 @@ def validate_grpo(config: Medr1Config, layout: preflight.Layout) -> None:
     """
     import torch
 
-    from medr1_cli.train.grpo import build_grpo_config, grpo_kwargs
-
     cuda = torch.cuda.is_available()
     kwargs = grpo_kwargs(config, cuda_available=cuda)
     if not cuda:
@@ -98,8 +96,6 @@ def validate_grpo(config: Medr1Config, layout: preflight.Layout) -> None:
 
 def _sharded_sizes(config: Medr1Config):
     """What vLLM would shard of the model, when a vLLM topology runs and the model's config is readable here."""
-    from medr1_cli.models.reference import inspect_model
-
     if config.train.topology not in ("colocate", "server"):
         return None
     try:

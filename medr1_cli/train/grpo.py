@@ -22,16 +22,29 @@ from typing import Any
 
 from rich.console import Console
 
+from medr1_cli.analyze.inputs import read_completions
+from medr1_cli.analyze.training import accuracy_outcomes
 from medr1_cli.config import Medr1Config, ModelSection
+from medr1_cli.data.prepare import prepare_data, prepared_folder
 from medr1_cli.data.prompts import TEMPLATES
+from medr1_cli.data.sources import sha256_file
 from medr1_cli.errors import ConfigError, DataError, Medr1Error, print_error
 from medr1_cli.layout import (
-    DATASET_DIR, MANIFEST_NAME, RESOLVED_CONFIG_NAME, TRAINER_STATE, checkpoints, rollout_logs, rollouts_file,
+    DATASET_DIR,
+    MANIFEST_NAME,
+    RESOLVED_CONFIG_NAME,
+    TRAINER_STATE,
+    checkpoints,
+    rollout_logs,
+    rollouts_file,
 )
-from medr1_cli.models.reference import VISION_MODULES
+from medr1_cli.models import resolve_model_path
+from medr1_cli.models.loading import load_processing_class, template_prefills_think, torch_dtype
+from medr1_cli.models.reference import VISION_MODULES, inspect_model
 from medr1_cli.resolution import resolve_config
 from medr1_cli.rewards import TEMPLATE_ANSWER_FORMS, build_rewards, columns_needed, option_names
 from medr1_cli.suggest import did_you_mean
+from medr1_cli.train.recorder import CompletionRecorder
 
 # GRPOConfig options medr1 derives from its own config keys; setting them in train.grpo would
 # silently disagree with the launcher, so it is an error that names the key to use instead.
@@ -145,8 +158,6 @@ def build_grpo_config(kwargs: dict[str, Any]):
 # ------------------------------------------------------------------------------ data
 def prepared_dataset(config: Medr1Config, console: Console, *, may_prepare: bool):
     """The prepared training set for this config; prepared first when missing or out of date."""
-    from medr1_cli.data.prepare import prepared_folder
-
     folder = prepared_folder(config)
     dataset = _prepared(config, console, folder, may_prepare)
     missing = sorted(columns_needed(list(config.train.rewards)) - set(dataset.column_names))
@@ -158,8 +169,6 @@ def prepared_dataset(config: Medr1Config, console: Console, *, may_prepare: bool
 
 def _prepared(config: Medr1Config, console: Console, folder: Path, may_prepare: bool):
     from datasets import load_from_disk
-
-    from medr1_cli.data.prepare import prepare_data
 
     manifest = folder / MANIFEST_NAME
     if manifest.is_file():
@@ -179,8 +188,6 @@ def _prepared(config: Medr1Config, console: Console, folder: Path, may_prepare: 
 
 def _why_stale(manifest: dict, config: Medr1Config) -> str | None:
     """Why a prepared set no longer matches `config`: its config or one of its input files changed."""
-    from medr1_cli.data.sources import sha256_file
-
     def inputs(as_dict: dict) -> dict:
         model = as_dict["model"]
         return {"data": as_dict["data"], "eval": as_dict["eval"]["data"],
@@ -206,10 +213,6 @@ def load_model(config: Medr1Config, *, images: bool | None = None):
     they would get no gradients, which DDP with gradient checkpointing refuses as unused parameters.
     """
     from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
-
-    from medr1_cli.models import resolve_model_path
-    from medr1_cli.models.loading import load_processing_class, torch_dtype
-    from medr1_cli.models.reference import inspect_model
 
     section = config.model
     path = revision_folder(resolve_model_path(section.name_or_path), section.revision)
@@ -270,8 +273,6 @@ def quantization_config(config: Medr1Config):
     ZeRO-3 Q-LoRA recipe does): DeepSpeed shards parameters of one floating dtype, not bitsandbytes' uint8."""
     import torch
     from transformers import BitsAndBytesConfig
-
-    from medr1_cli.models.loading import torch_dtype
 
     compute = torch_dtype(config.model.dtype)
     compute = torch.bfloat16 if compute in ("auto", torch.float32) else compute
@@ -359,9 +360,7 @@ def run_training(config: Medr1Config, console: Console | None = None, *, may_pre
     from transformers.utils import logging as hf_logging
     from trl import GRPOTrainer
 
-    from medr1_cli.models.loading import template_prefills_think
     from medr1_cli.train.progress import RichProgress
-    from medr1_cli.train.recorder import CompletionRecorder
 
     console = console or Console(highlight=False)
     hf_logging.set_verbosity_warning()
@@ -425,9 +424,6 @@ def _summary(trainer, output: Path, rollouts: Path, prefilled: bool) -> dict[str
 def _accuracy_outcomes(output: Path) -> dict[str, dict[str, float | None]] | None:
     """All-correct / all-wrong group shares at the first step, the last and over the run, from every
     rank's rollouts (None without an accuracy reward)."""
-    from medr1_cli.analyze.inputs import read_completions
-    from medr1_cli.analyze.training import accuracy_outcomes
-
     rows = [row for files in rollout_logs(output) for row in read_completions(*files)[0]]
     if not rows:
         return None

@@ -11,22 +11,21 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from medr1_cli.analyze.plots import accuracy_heatmap
 from medr1_cli.errors import DataError
 from medr1_cli.evaluate.compare import FIGURES, load_results
 from medr1_cli.fsutil import atomic_write_text
-from medr1_cli.layout import MATRIX_JSON, MATRIX_MD, MATRIX_PNG
+from medr1_cli.layout import MATRIX_JSON, MATRIX_MD, MATRIX_PNG, training_config_file
 
 
 def trained_on(results: dict[str, Any]) -> str:
     """What the evaluated model was trained on, from the config of the run it came from (a run folder,
     one of its checkpoints, or an export), else the model's name (a base model)."""
-    from medr1_cli.layout import training_config_file
-
     model = Path(results["model"]).expanduser()
     found = training_config_file(str(model))
     if found:
-        from medr1_cli.vqa.splits import training_group
         from medr1_cli.resolution import resolve_config
+        from medr1_cli.vqa.splits import training_group
 
         config = resolve_config(found)
         if config.data.kind == "vqa":
@@ -57,7 +56,6 @@ def build_matrix(paths: list[Path]) -> dict[str, Any]:
 
 
 def write_matrix(matrix: dict[str, Any], output: Path, console: Console) -> None:
-    from medr1_cli.analyze.plots import accuracy_heatmap
     from medr1_cli.evaluate.run import accuracy_cell
 
     cells = {(c["trained_on"], c["tested_on"]): c for c in matrix["cells"]}
