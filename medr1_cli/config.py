@@ -279,13 +279,11 @@ class DataSection(_Section):
     )
     output_dir: str = Field("data/prepared", description="Prepared datasets go to <output_dir>/<dataset>/.")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _kind_follows_the_mix(cls, data: Any) -> Any:
-        """An unset kind is decided by the mix, so `--dataset omnimedvqa` alone builds Med-R1's splits."""
-        if isinstance(data, dict) and data.get("kind") is None:
-            return {**data, "kind": "vqa" if data.get("dataset", recipe.DEFAULT_MIX) in recipe.VQA_MIXES else "text"}
-        return data
+    @property
+    def is_vqa(self) -> bool:
+        """Whether the mix is Med-R1 VQA: data.kind, or when unset the mix — so `--dataset omnimedvqa` alone builds
+        Med-R1's splits, and a written config (kind stays null) follows its dataset when that changes."""
+        return self.kind == "vqa" if self.kind else self.dataset in recipe.VQA_MIXES
 
     @property
     def vqa_source(self) -> str:
@@ -306,9 +304,10 @@ class DataSection(_Section):
                 f"mix '{self.dataset}' uses source(s) {unknown} that data.sources does not define"
                 + "".join(did_you_mean(u, self.sources) for u in unknown),
             )
-        if self.kind == "vqa" and len(self.mixes[self.dataset]) != 1:
-            raise _invalid("kind", self.kind, f"a vqa mix has one source (its groups are split from it); mix "
-                           f"'{self.dataset}' has {len(self.mixes[self.dataset])}: {', '.join(self.mixes[self.dataset])}")
+        if self.is_vqa and len(self.mixes[self.dataset]) != 1:
+            raise _invalid("mixes", self.mixes[self.dataset], f"mix '{self.dataset}' is vqa (data.kind), which has one "
+                           f"source (its groups are split from it); it has {len(self.mixes[self.dataset])}: "
+                           f"{', '.join(self.mixes[self.dataset])}")
         return self
 
     @model_validator(mode="after")

@@ -99,7 +99,8 @@ def run_grade(config: Medr1Config, *, k: int, output: Path | None = None, limit:
     if output.suffix != ".jsonl" or output.is_dir():
         # the completion store goes in the folder of the file's name without .jsonl, beside the file
         raise ConfigError(f"--output {output}: {'is a folder' if output.is_dir() else 'does not end in .jsonl'}",
-                          hint=f"give the grading file's path, e.g. {output.with_suffix('') / 'grading.jsonl'}")
+                          hint=f"give the grading file's path, e.g. "
+                          f"{output / 'grading.jsonl' if output.is_dir() else output.with_suffix('.jsonl')}")
     store_folder = output.with_suffix("")  # grading/<dataset>/completions.jsonl beside grading/<dataset>.jsonl
     check_writable_folder(output.parent, "--output")
     describe_model_reference(config.model.name_or_path, revision=config.model.revision)

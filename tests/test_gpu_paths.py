@@ -433,8 +433,9 @@ def test_single_with_train_gpus_1_on_a_machine_with_more_still_masks_to_one(monk
     monkeypatch.setattr(preflight, "detect_gpus", lambda: 4)
     monkeypatch.setattr(command, "validate_grpo", lambda config, layout: None)
     monkeypatch.setattr(command, "execute", lambda plan, console: plans.append(plan) or 0)
-    monkeypatch.setattr("medr1_cli.train.grpo.prepared_dataset", lambda *a, **k: None)
-    config = resolve_config("tiny", [f"train.output_dir={tmp_path / 'run'}", "train.gpus=1"])
+    monkeypatch.setattr(command, "prepared_dataset", lambda *a, **k: None)
+    config = resolve_config("tiny", [f"train.output_dir={tmp_path / 'run'}", "train.gpus=1",
+                                     f"data.output_dir={tmp_path / 'data'}"])
     command.run_train(config)
     assert plans and plans[0].train.env["CUDA_VISIBLE_DEVICES"] == "0"
 

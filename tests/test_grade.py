@@ -57,12 +57,13 @@ def test_an_output_that_is_a_folder_or_not_jsonl_is_refused_before_any_generatio
     from tests.conftest import run_medr1
 
     (tmp_path / "grades.jsonl").mkdir()
-    for output, words in ((tmp_path / "grades.jsonl", "is a folder"), (tmp_path / "grades", "does not end in .jsonl")):
+    for output, words, suggested in ((tmp_path / "grades.jsonl", "is a folder", tmp_path / "grades.jsonl" / "grading.jsonl"),
+                                     (tmp_path / "grades", "does not end in .jsonl", tmp_path / "grades.jsonl")):
         result = run_medr1("grade", "-c", "tiny", "--set", f"data.output_dir={tmp_path / 'data'}", "--output", str(output))
         assert result.returncode == 2, result.stderr
         message = " ".join((result.stdout + result.stderr).split())
         assert f"--output {output}: {words}" in message and "Traceback" not in message
-        assert "grading.jsonl" in message  # the hint shows a path that would do
+        assert f"e.g. {suggested}" in message  # the hint shows a path that would do
     assert not (tmp_path / "grades").exists()  # no completion store was started
 
 

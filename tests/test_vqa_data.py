@@ -97,7 +97,7 @@ def test_a_mix_of_ones_own_is_vqa_when_the_config_says_so_not_by_its_name(tmp_pa
 
     own = ["data.sources.scans=builtin:omnimedvqa", "data.mixes.scans={scans: all}", "data.dataset=scans",
            f"data.output_dir={tmp_path / 'data'}"]
-    assert resolve_config(None, own).data.kind == "text"  # a mix's kind is not guessed from its data
+    assert not resolve_config(None, own).data.is_vqa  # a mix's kind is not guessed from its data
     config = resolve_config(None, [*own, "data.kind=vqa"])
     result = prepare_data(config, quiet())
     assert result.output_dir == tmp_path / "data" / "scans-modality-ct"
@@ -105,8 +105,34 @@ def test_a_mix_of_ones_own_is_vqa_when_the_config_says_so_not_by_its_name(tmp_pa
     # evaluation finds that mix's test split for the VQA benchmarks, from this config or any other
     assert vqa_test_file(find_benchmark("vqa-mri"), config) == result.output_dir / "test-mri.json"
     assert vqa_test_file(find_benchmark("vqa-mri"), resolve_config(None, own)) == result.output_dir / "test-mri.json"
-    with pytest.raises(ConfigError, match="a vqa mix has one source"):
+    with pytest.raises(ConfigError, match=r"data.mixes .*mix 'mix' is vqa \(data.kind\), which has one source"):
         resolve_config(None, ["data.kind=vqa", "data.dataset=mix"])
+    # a text mix would drop the images: refused, naming the source and the fix
+    with pytest.raises(DataError, match=r"data.sources.scans .* holds questions with images") as caught:
+        prepare_data(resolve_config(None, [*own, "data.kind=text"]), quiet())
+    assert "data.kind: vqa" in caught.value.hint
+    # a second VQA mix in the same folder: a config that names neither cannot tell which test split is meant
+    prepare_data(vqa(tmp_path), quiet())
+    with pytest.raises(DataError, match=r"test-mri.json of several VQA mixes \(omnimedvqa, scans\)"):
+        vqa_test_file(find_benchmark("vqa-mri"), resolve_config(None, [f"data.output_dir={tmp_path / 'data'}"]))
+    assert vqa_test_file(find_benchmark("vqa-mri"), vqa(tmp_path)).parent.name == "omnimedvqa-modality-ct"
+
+
+def test_a_written_config_leaves_the_kind_to_its_mix_and_older_manifests_are_not_stale(tmp_path):
+    from medr1_cli.train.grpo import _why_stale
+
+    config = vqa(tmp_path)
+    written = tmp_path / "written.yaml"
+    written.write_text(config.to_yaml())
+    assert config.data.kind is None and config.data.is_vqa  # null in the file: the mix decides
+    assert not resolve_config(written, ["data.dataset=demo"]).data.is_vqa
+    result = prepare_data(config, quiet())
+    manifest = json.loads((result.output_dir / "manifest.json").read_text())
+    assert _why_stale(manifest, config) is None
+    del manifest["config"]["data"]["kind"]  # as medr1 wrote manifests before data.kind existed
+    assert _why_stale(manifest, config) is None
+    manifest["config"]["data"]["seed"] = 7
+    assert _why_stale(manifest, config) == "prepared with a different data config"
 
 
 def test_builtin_set_splits_every_modality_and_trains_on_one(tmp_path):

@@ -41,6 +41,7 @@ from typing import Any
 
 from medr1_cli.analyze.inputs import Row, Run
 from medr1_cli.analyze.reflection import PhraseMatcher
+from medr1_cli.rewards import FormatReward
 
 FORMAT_REWARDS = ("format", "format_lenient")
 BOOTSTRAP_RESAMPLES = 10_000
@@ -135,8 +136,6 @@ def _from_completions(run: Run, phrases: PhraseMatcher) -> TrainingAnalysis:
         format_source = f"the logged '{format_name}' reward > 0"
         computed = None
     else:
-        from medr1_cli.rewards import FormatReward
-
         format_source = f"medr1's strict format check ({'<think>…</think>' if run.thinks else 'no think block'}, then <answer>…</answer>)"
         checker = FormatReward(think=run.thinks)
         computed = checker.score(None, [row.completion for row in run.rows], None, {})

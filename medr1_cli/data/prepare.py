@@ -36,7 +36,8 @@ from medr1_cli.fsutil import atomic_directory, check_writable_folder
 from medr1_cli.layout import DATASET_DIR, JSONL_NAME, MANIFEST_NAME, RESOLVED_CONFIG_NAME, VQA_PREPARED_DIR
 from medr1_cli.models import resolve_model_path
 from medr1_cli.models.loading import load_tokenizer
-from medr1_cli.vqa.splits import prepare_vqa
+from medr1_cli.vqa.omnimedvqa import slug
+from medr1_cli.vqa.splits import prepare_vqa, training_group
 
 
 def load_options(config: Medr1Config) -> LoadOptions:
@@ -83,10 +84,7 @@ class PrepareResult:
 def prepared_folder(config: Medr1Config) -> Path:
     """Where prepare-data writes this config's training set (and train and evaluate look for it)."""
     data = config.data
-    if data.kind == "vqa":  # one folder per grouping and training group
-        from medr1_cli.vqa.omnimedvqa import slug
-        from medr1_cli.vqa.splits import training_group
-
+    if data.is_vqa:  # one folder per grouping and training group
         group = slug(training_group(config))
         return Path(data.output_dir) / VQA_PREPARED_DIR.format(dataset=data.dataset, split_by=data.vqa.split_by, group=group)
     return Path(data.output_dir) / data.dataset
@@ -96,7 +94,7 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
     console = console or Console(highlight=False)
     data = config.data
     check_writable_folder(prepared_folder(config), "data.output_dir")
-    if data.kind == "vqa":
+    if data.is_vqa:
         return _prepare_vqa(config, console)
     started = time.perf_counter()
     mix = data.mixes[data.dataset]
@@ -108,6 +106,10 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
         for name in mix:
             spec = data.sources[name]
             loaded, raw = _load_source(name, spec, config, options)
+            if any(record.images for record in loaded.records):  # a text mix would drop them, silently
+                raise DataError(f"data.sources.{name} ({spec}) holds questions with images ({loaded.format} format), "
+                                f"and mix '{data.dataset}' is text (data.kind)",
+                                hint="set data.kind: vqa to build Med-R1's per-group splits from it")
             reports[name] = SourceReport(
                 name, spec, loaded.format, raw.fingerprints() if raw.files else [{"hub": raw.hub}],
                 len(raw.rows), len(loaded.records), dict(sorted(loaded.skipped.items())),

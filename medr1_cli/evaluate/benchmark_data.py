@@ -61,19 +61,29 @@ def vqa_test_file(benchmark: Benchmark, config: Medr1Config) -> Path:
     trains on another grouping, any prepared folder of the benchmark's grouping: test splits do not
     depend on which group trains)."""
     grouping, group = benchmark.vqa
-    config_grouping = config.data.vqa.split_by if config.data.kind == "vqa" else None
+    config_grouping = config.data.vqa.split_by if config.data.is_vqa else None
     name = VQA_TEST_FILE.format(group=slug(group))
-    candidates = [prepared_folder(config) / name] if config_grouping == grouping else []
-    any_group = VQA_PREPARED_DIR.format(dataset="*", split_by=grouping, group="*")
-    candidates += sorted(Path(config.data.output_dir).glob(f"{any_group}/{name}"))
-    found = next((c for c in candidates if c.is_file()), None)
-    if found is None:
+    own = [prepared_folder(config) / name] if config_grouping == grouping else []
+    # a vqa config reads its own mix's splits; any other reads whichever VQA mix was prepared, if only one was
+    mix = config.data.dataset if config.data.is_vqa else "*"
+    prepared = sorted(Path(config.data.output_dir).glob(
+        f"{VQA_PREPARED_DIR.format(dataset=mix, split_by=grouping, group='*')}/{name}"))
+    found = next((c for c in own if c.is_file()), None)
+    if found is not None:
+        return found
+    mixes = sorted({path.parent.name.partition(f"-{grouping}-")[0] for path in prepared})
+    if len(mixes) > 1:
+        raise DataError(f"benchmark '{benchmark.name}': {config.data.output_dir} holds the {name} of several VQA mixes "
+                        f"({', '.join(mixes)})", hint=f"evaluate with the config of the mix you mean (data.dataset), or "
+                        f"point eval.data.{benchmark.name} at one of them")
+    if not prepared:
+        dataset = config.data.dataset if config.data.is_vqa else "omnimedvqa"
         raise DataError(
             f"benchmark '{benchmark.name}': no {name} in {config.data.output_dir}",
-            hint=f"run `medr1 prepare-data --dataset omnimedvqa --split-by {grouping}` with the same "
+            hint=f"run `medr1 prepare-data --dataset {dataset} --split-by {grouping}` with the same "
             f"data.output_dir first, or point eval.data.{benchmark.name} at a Med-R1 JSON file",
         )
-    return found
+    return prepared[0]
 
 
 def load_benchmark(benchmark: Benchmark, config: Medr1Config, exclude: set[str]) -> BenchmarkData:

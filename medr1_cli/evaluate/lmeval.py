@@ -23,7 +23,7 @@ from medr1_cli.config import Medr1Config
 from medr1_cli.data.prompts import TEMPLATES, build_prompt
 from medr1_cli.errors import ConfigError, MissingExtraError
 from medr1_cli.evaluate.benchmark_data import BenchmarkData
-from medr1_cli.evaluate.generate import CompletionStore, Request, resolve_backend
+from medr1_cli.evaluate.generate import CompletionStore, Request, resolve_backend, vllm_engine
 from medr1_cli.evaluate.gpus import gpus_per_worker, machine_gpus
 from medr1_cli.fsutil import atomic_write_text
 from medr1_cli.models.loading import load_tokenizer
@@ -120,7 +120,6 @@ def model_arguments(config: Medr1Config, model_path: str, backend: str, tokenize
                 "model.chat_template: lm-eval's vllm model always uses the model's own chat template",
                 hint="use --engine native (its vllm backend applies the override) or --backend hf",
             )
-        from medr1_cli.evaluate.generate import vllm_engine
 
         engine = vllm_engine(config, model_path)
         per_replica = gpus_per_worker(config, machine_gpus(config), engine.sizes) or 1

@@ -19,6 +19,7 @@ from medr1_cli.answers import extract_answer
 from medr1_cli.benchmarks import find_benchmark
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.prompts import TEMPLATES
+from medr1_cli.errors import ConfigError
 from medr1_cli.evaluate.benchmark_data import BenchmarkData, load_benchmark, training_ids
 from medr1_cli.evaluate.generate import (
     CompletionStore,
@@ -33,7 +34,7 @@ from medr1_cli.evaluate.generate import (
     settings_fingerprint,
 )
 from medr1_cli.evaluate.gpus import describe_layout, gpus_per_worker, machine_gpus, sharded_sizes
-from medr1_cli.evaluate.lmeval import write_tasks
+from medr1_cli.evaluate.lmeval import lm_eval_generate, write_tasks
 from medr1_cli.evaluate.parallel import generate_in_parallel
 from medr1_cli.evaluate.reference_scoring import reference_figures, reference_verdict
 from medr1_cli.evaluate.stats import bootstrap, wilson
@@ -71,8 +72,6 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
     console = console or Console(highlight=False)
     vqa = [name for name in config.eval.benchmarks if find_benchmark(name).vqa]
     if vqa and config.eval.engine == "lm-eval":
-        from medr1_cli.errors import ConfigError
-
         raise ConfigError(f"eval.engine lm-eval: the VQA benchmarks {vqa} need images, which medr1's lm-eval tasks "
                           "do not carry", hint="evaluate them with --engine native")
     check_writable_folder(config.eval.output_dir, "eval.output_dir")
@@ -134,8 +133,6 @@ def generate_missing(missing: dict[str, list[Request]], data: dict[str, Benchmar
     if not any(missing.values()):
         return "cached", None
     if config.eval.engine == "lm-eval":
-        from medr1_cli.evaluate.lmeval import lm_eval_generate
-
         return lm_eval_generate({name: reqs for name, reqs in missing.items() if reqs}, data, config, model_path,
                                 store, output, run_id, console)
     if config.eval.data_parallel_size > 1:

@@ -14,6 +14,7 @@ from medr1_cli.config import Medr1Config
 from medr1_cli.errors import ConfigError, DataError
 from medr1_cli.export import verify
 from medr1_cli.export.card import find_results, model_card
+from medr1_cli.export.hub import push
 from medr1_cli.export.source import ADAPTER_WEIGHTS, Source, locate
 from medr1_cli.export.verify import compare, logits
 from medr1_cli.export.weights import load_source_model, model_class
@@ -87,8 +88,6 @@ def run_export(config: Medr1Config, target: str | None = None, *, base_model: st
     console.print(f"exported to {escape(str(output))}"
                   + (f" (model card with the results in {escape(str(results[1]))})" if results else ""))
     if settings.push_to_hub:
-        from medr1_cli.export.hub import push
-
         push(output, settings.push_to_hub, revision=settings.revision, private=settings.private, dry_run=dry_run,
              console=console)
     return {"output": str(output), "source": source, "kind": kind,

@@ -14,7 +14,8 @@ from medr1_cli.models import describe_model_reference, planned_model_path, resol
 from medr1_cli.models.reference import inspect_model
 from medr1_cli.train import preflight
 from medr1_cli.train.grpo import build_grpo_config, grpo_kwargs, prepared_dataset, resume_from, run_training
-from medr1_cli.train.launch import LaunchError, build_plan, describe, execute
+from medr1_cli.train.launch import LaunchError, build_plan, describe, execute, write_files
+from medr1_cli.train.slurm import sbatch_script
 
 
 def run_train(
@@ -53,9 +54,6 @@ def run_train(
         console.print(escape(config.to_yaml()), highlight=False)
         return None
     if slurm is not None:
-        from medr1_cli.train.launch import write_files
-        from medr1_cli.train.slurm import sbatch_script
-
         # What every rank would otherwise find out on its own, after the job is scheduled.
         prepared_dataset(config, console, may_prepare=True)
         write_files(plan)

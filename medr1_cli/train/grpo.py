@@ -24,7 +24,7 @@ from rich.console import Console
 
 from medr1_cli.analyze.inputs import read_completions
 from medr1_cli.analyze.training import accuracy_outcomes
-from medr1_cli.config import Medr1Config, ModelSection
+from medr1_cli.config import DataSection, Medr1Config, ModelSection
 from medr1_cli.data.prepare import prepare_data, prepared_folder
 from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.data.sources import sha256_file
@@ -41,6 +41,7 @@ from medr1_cli.layout import (
 from medr1_cli.models import resolve_model_path
 from medr1_cli.models.loading import load_processing_class, template_prefills_think, torch_dtype
 from medr1_cli.models.reference import VISION_MODULES, inspect_model
+from medr1_cli.models.vision import complete_processor_files
 from medr1_cli.resolution import resolve_config
 from medr1_cli.rewards import TEMPLATE_ANSWER_FORMS, build_rewards, columns_needed, option_names
 from medr1_cli.suggest import did_you_mean
@@ -186,11 +187,19 @@ def _prepared(config: Medr1Config, console: Console, folder: Path, may_prepare: 
     return load_from_disk(str(folder / DATASET_DIR))
 
 
+def _as_current_schema(data: dict) -> dict:
+    """A data section as this medr1 writes it: a key added since (with its default) is not a change of data."""
+    try:
+        return DataSection.model_validate(data).model_dump(mode="json")
+    except ValueError:  # a section this version cannot read compares as written, and so differs
+        return data
+
+
 def _why_stale(manifest: dict, config: Medr1Config) -> str | None:
     """Why a prepared set no longer matches `config`: its config or one of its input files changed."""
     def inputs(as_dict: dict) -> dict:
         model = as_dict["model"]
-        return {"data": as_dict["data"], "eval": as_dict["eval"]["data"],
+        return {"data": _as_current_schema(as_dict["data"]), "eval": as_dict["eval"]["data"],
                 "tokenizer": [model["name_or_path"], model["revision"], model["chat_template"]]}
 
     if inputs(manifest["config"]) != inputs(config.model_dump(mode="json")):
@@ -217,7 +226,7 @@ def load_model(config: Medr1Config, *, images: bool | None = None):
     section = config.model
     path = revision_folder(resolve_model_path(section.name_or_path), section.revision)
     reference = inspect_model(path, section.revision)  # a Hub id as much as a folder
-    images = config.data.kind == "vqa" if images is None else images
+    images = config.data.is_vqa if images is None else images
     # Always passed to TRL: left to itself, TRL would call AutoProcessor, which needs torchvision.
     tokenizer = load_processing_class(section, path)
     extra: dict[str, Any] = {}
@@ -390,8 +399,6 @@ def run_training(config: Medr1Config, console: Console | None = None, *, may_pre
     trainer.train(resume_from_checkpoint=checkpoint)
     trainer.save_model(str(output))
     if args.should_save:
-        from medr1_cli.models.vision import complete_processor_files
-
         complete_processor_files(output)  # loadable with AutoProcessor where torchvision is installed
     if args.should_save:  # the whole log history of the run, for analysis, beside the final model
         trainer.state.save_to_json(str(output / TRAINER_STATE))

@@ -28,7 +28,7 @@ def trained_on(results: dict[str, Any]) -> str:
         from medr1_cli.vqa.splits import training_group
 
         config = resolve_config(found)
-        if config.data.kind == "vqa":
+        if config.data.is_vqa:
             return f"{training_group(config)} ({config.data.vqa.split_by})"
     return f"{model.name or results['model']} (not trained on VQA)"
 

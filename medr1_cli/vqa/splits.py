@@ -107,7 +107,7 @@ def prepare_vqa(config: Medr1Config, records: list[QARecord], root: Path, report
         manifest = {
             "medr1_version": __version__, "dataset": config.data.dataset, "kind": "vqa", "seed": config.data.seed,
             "template": config.data.template, "rows": len(rows), "split_by": v.split_by, "train_on": train_on,
-            "test_share": v.test_share, "image_size": v.image_size, "sources": {config.data.dataset: report},
+            "test_share": v.test_share, "image_size": v.image_size, "sources": {config.data.vqa_source: report},
             "evaluation_sets": {},  # the test files are the evaluation sets, split off above
             "groups": {g: {"train": len(p["train"]), "test": len(p["test"]), "test_file": test_files[g]}
                        for g, p in splits.items()},
