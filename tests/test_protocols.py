@@ -86,6 +86,8 @@ def test_truncated_means_the_token_limit_was_hit_and_format_failures_are_counted
     ("The answer is A... on reflection the answer is C", "A", "C", "answer_is"),
     ("the Answer is: **B**", "B", "B", "lone_letter"),  # the reference's phrase is lowercase, letter right after
     ("I would pick B over D here", "B", "D", "lone_letter"),
+    ("between B/C", "B", "B", "lone_letter"),  # the "/" after B is used up: C stands alone no more
+    ("(B) or D_x", "B", "B", "lone_letter"),  # an underscore is a word character
     # "first" is the option whose first mention comes latest (the reference's quirk), "last" whose last mention does
     ("pulmonary atresia fits; tetralogy of fallot does not, nor pulmonary atresia", "A", "B", "option_text"),
     ("a shunt lesion of the great arteries", "C", "C", "closest"),  # always some option

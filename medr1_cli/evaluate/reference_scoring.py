@@ -7,8 +7,9 @@ The rule (HuatuoGPT-o1's evaluation, which produced the bundle's published numbe
 2. The reply is cut at its last "## Final Response" followed by a blank line; the part after it is read.
 3. "answer is" — lowercase, then optional spaces and a capital letter A–N, whatever follows it (so
    "answer is Amiodarone" reads A, and a letter past the options counts as wrong): the first and the last.
-4. Else a capital option letter standing alone as a word — except "A" followed by a space, the
-   article ("A 45-year-old man") — the first and the last. Like the reference, this reads the
+4. Else a capital option letter standing alone — between non-word characters, the character after it
+   used up (in "B/C" only B counts) — except "A" followed by a space, the article ("A 45-year-old
+   man"): the first and the last. Like the reference, this reads the
    pronoun "I" as option I where a question has nine or more options.
 5. Else the options whose text the reply contains: as "last", the one whose last mention comes
    latest; as "first", the one whose first mention comes latest (the reference's own quirk).
@@ -30,7 +31,14 @@ Source = Literal["answer_is", "lone_letter", "option_text", "closest"]
 SOURCES: tuple[Source, ...] = ("answer_is", "lone_letter", "option_text", "closest")
 _FINAL_RESPONSE = "## Final Response\n\n"
 _ANSWER_IS = re.compile(r"answer is\s*([A-N])")
-_LONE_LETTER = re.compile(r"(?<![A-Za-z0-9])(?!A )([A-Z])(?![A-Za-z0-9])")
+_LETTERS = "ABCDEFGHIJKLMN"  # the reference reads letters up to N, the first as many as the question has options
+_CJK = "\u4e00-\u9fff"
+
+
+def _lone_letter(count: int) -> re.Pattern:
+    """A letter between non-word characters (or CJK ones, or the text's ends), not the article "A ". The
+    character after it is consumed, as in the reference, so in "B/C" the C has no separator left before it."""
+    return re.compile(rf"(?:^|\W|[{_CJK}])(?![aA] )([{_LETTERS[:count]}])(?:\W|[{_CJK}]|$)")
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,7 @@ def reference_verdict(completion: str, options: dict[str, str]) -> ReferenceVerd
     letters = _ANSWER_IS.findall(text)
     if letters:
         return ReferenceVerdict(letters[0], letters[-1], "answer_is")
-    lone = [m[1] for m in _LONE_LETTER.finditer(text) if m[1] in options]
+    lone = [m[1] for m in _lone_letter(len(options)).finditer(text)]
     if lone:
         return ReferenceVerdict(lone[0], lone[-1], "lone_letter")
     lowered = text.lower()
