@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,12 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 # Models built by tests go to a private cache unless the caller chose one (CI does, per run).
 os.environ.setdefault("MEDR1_HOME", tempfile.mkdtemp(prefix="medr1-test-home-"))
+
+# A shell without job control starts background jobs with SIGINT ignored (`make test &` in a script, some CI
+# runners), and Python then never raises KeyboardInterrupt. The Ctrl-C tests need a terminal's Ctrl-C: restore
+# it here, which every process the tests start inherits as the default.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parents[1]
 HEAVY_MODULES = ("torch", "transformers", "trl", "datasets", "lm_eval")
