@@ -29,16 +29,12 @@ from medr1_cli import __version__
 from medr1_cli.answers import extract_answer
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.curriculum import HEADER_KEY
-from medr1_cli.data.prepare import _load_source, load_options
+from medr1_cli.data.prepare import load_options, load_source
 from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.data.record import QARecord
 from medr1_cli.errors import ConfigError
 from medr1_cli.evaluate.generate import (
-    CompletionStore,
-    backend_for,
-    model_fingerprint,
-    sample_requests,
-    settings_fingerprint,
+    CompletionStore, backend_for, model_fingerprint, sample_requests, settings_fingerprint,
 )
 from medr1_cli.fsutil import atomic_write_text, check_writable_folder
 from medr1_cli.layout import COMPLETIONS_NAME, GRADING_DIR
@@ -76,7 +72,7 @@ def candidates(config: Medr1Config, limit: int | None) -> dict[str, list[QARecor
     options = load_options(config)
     pools = {}
     for name in config.data.mixes[config.data.dataset]:
-        records = sorted(_load_source(name, config.data.sources[name], config, options)[0].records, key=lambda r: r.id)
+        records = sorted(load_source(name, config.data.sources[name], config, options)[0].records, key=lambda r: r.id)
         if limit is not None and limit < len(records):
             random.Random(f"{config.data.seed}:grade:{name}").shuffle(records)
             records = sorted(records[:limit], key=lambda r: r.id)

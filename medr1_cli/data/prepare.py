@@ -105,7 +105,7 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
     with console.status("reading sources …"):
         for name in mix:
             spec = data.sources[name]
-            loaded, raw = _load_source(name, spec, config, options)
+            loaded, raw = load_source(name, spec, config, options)
             if any(record.images for record in loaded.records):  # a text mix would drop them, silently
                 raise DataError(f"data.sources.{name} ({spec}) holds questions with images ({loaded.format} format), "
                                 f"and mix '{data.dataset}' is text (data.kind)",
@@ -250,7 +250,7 @@ def _prepare_vqa(config: Medr1Config, console: Console) -> PrepareResult:
     return PrepareResult(output, rows, manifest)
 
 
-def _load_source(name: str, spec: str, config: Medr1Config, options: LoadOptions) -> tuple[Loaded, RawSource]:
+def load_source(name: str, spec: str, config: Medr1Config, options: LoadOptions) -> tuple[Loaded, RawSource]:
     """A mix source's records: the source's name says which benchmark they are (`medmcqa`,
     `demo-medqa`); a name that says none keeps the layout's own (MedQA-USMLE for the generic layout)."""
     try:

@@ -61,16 +61,13 @@ def vqa_test_file(benchmark: Benchmark, config: Medr1Config) -> Path:
     trains on another grouping, any prepared folder of the benchmark's grouping: test splits do not
     depend on which group trains)."""
     grouping, group = benchmark.vqa
-    config_grouping = config.data.vqa.split_by if config.data.is_vqa else None
     name = VQA_TEST_FILE.format(group=slug(group))
-    own = [prepared_folder(config) / name] if config_grouping == grouping else []
+    if config.data.is_vqa and config.data.vqa.split_by == grouping and (own := prepared_folder(config) / name).is_file():
+        return own
     # a vqa config reads its own mix's splits; any other reads whichever VQA mix was prepared, if only one was
     mix = config.data.dataset if config.data.is_vqa else "*"
     prepared = sorted(Path(config.data.output_dir).glob(
         f"{VQA_PREPARED_DIR.format(dataset=mix, split_by=grouping, group='*')}/{name}"))
-    found = next((c for c in own if c.is_file()), None)
-    if found is not None:
-        return found
     mixes = sorted({path.parent.name.partition(f"-{grouping}-")[0] for path in prepared})
     if len(mixes) > 1:
         raise DataError(f"benchmark '{benchmark.name}': {config.data.output_dir} holds the {name} of several VQA mixes "
