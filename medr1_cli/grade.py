@@ -34,7 +34,7 @@ from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.data.record import QARecord
 from medr1_cli.errors import ConfigError
 from medr1_cli.evaluate.generate import (
-    CompletionStore, backend_for, model_fingerprint, sample_requests, settings_fingerprint,
+    CompletionStore, backend_for, model_fingerprint, sample_requests, settings_fingerprint, superseded_note,
 )
 from medr1_cli.fsutil import atomic_write_text, check_writable_folder
 from medr1_cli.layout import COMPLETIONS_NAME, GRADING_DIR
@@ -114,6 +114,8 @@ def run_grade(config: Medr1Config, *, k: int, output: Path | None = None, limit:
     requests = dict(zip(pools, sample_requests({f"grade:{name}": records for name, records in pools.items()},
                                                settings, model_id, settings_id, k).values(), strict=True))
     missing = {name: [r for r in reqs if r.key not in store.done] for name, reqs in requests.items()}
+    if note := superseded_note(store, missing):
+        console.print(f"[yellow]{escape(note)}[/]")
     console.print(f"grading {total} candidates × {k} samples with {escape(config.model.name_or_path)} (template "
                   f"{settings.eval.template}, temperature {settings.eval.temperature}, top_p {settings.eval.top_p}, "
                   f"{settings.eval.max_new_tokens} new tokens): {sum(len(m) for m in missing.values())} to generate, "

@@ -76,6 +76,72 @@ def test_limit_and_batch_size_do_not_change_a_completions_key():
         assert settings_fingerprint(resolve_config("tiny", [change]), "hf") == settings_fingerprint(base, "hf")
 
 
+def _evaluate_copy(model, tmp_path, *overrides):
+    """Evaluate three demo items with a model folder into one output folder; what the run printed and returned."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from medr1_cli.evaluate.run import run_evaluation
+
+    config = resolve_config("tiny", [f"model.name_or_path={model}", f"eval.output_dir={tmp_path / 'eval'}",
+                                     f"data.output_dir={tmp_path / 'data'}", "eval.limit=3", "eval.max_new_tokens=2",
+                                     *overrides])
+    printed = StringIO()
+    results = run_evaluation(config, Console(file=printed, width=250))
+    return results, " ".join(printed.getvalue().split())
+
+
+@pytest.mark.parametrize("edit", ["chat_template.jinja", "tokenizer_config.json"])
+def test_a_changed_chat_template_in_the_model_folder_regenerates_its_completions(tiny_model, tmp_path, edit):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    assert _evaluate_copy(model, tmp_path)[0]["generated"] == 3
+    results, printed = _evaluate_copy(model, tmp_path)
+    assert results["generated"] == 0 and "no longer match" not in printed  # unchanged: reused
+    if edit == "chat_template.jinja":
+        template = model / "chat_template.jinja"
+        template.write_text("{{ 'Answer briefly.' }}" + template.read_text())
+    else:  # a template kept in tokenizer_config.json (older saves) is read when there is no .jinja file
+        template = (model / "chat_template.jinja").read_text()
+        (model / "chat_template.jinja").unlink()
+        settings = json.loads((model / "tokenizer_config.json").read_text())
+        (model / "tokenizer_config.json").write_text(json.dumps({**settings, "chat_template": "{# v2 #}" + template}))
+    results, printed = _evaluate_copy(model, tmp_path)
+    assert results["generated"] == 3  # what the model is given changed: nothing stale is reused
+    assert "3 completions stored for these items no longer match" in printed
+    assert _evaluate_copy(model, tmp_path)[0]["generated"] == 0  # and the new ones are reused
+
+
+def test_a_changed_template_text_regenerates_and_an_unchanged_one_reuses(tiny_model, tmp_path, monkeypatch):
+    import dataclasses
+
+    from medr1_cli.data.prompts import TEMPLATES
+
+    assert _evaluate_copy(tiny_model, tmp_path)[0]["generated"] == 3
+    assert _evaluate_copy(tiny_model, tmp_path)[0]["generated"] == 0
+    # the r1 template's wording edited (a new medr1 version, or a local edit), under the same name
+    monkeypatch.setitem(TEMPLATES, "r1", dataclasses.replace(TEMPLATES["r1"], system=TEMPLATES["r1"].system + " Be brief."))
+    assert _evaluate_copy(tiny_model, tmp_path)[0]["generated"] == 3
+    monkeypatch.setitem(TEMPLATES, "r1", dataclasses.replace(TEMPLATES["r1"], user_prefix="Question:"))
+    assert _evaluate_copy(tiny_model, tmp_path)[0]["generated"] == 3
+    assert _evaluate_copy(tiny_model, tmp_path, "eval.system_prompt=Answer.")[0]["generated"] == 3
+    assert _evaluate_copy(tiny_model, tmp_path, "eval.system_prompt=Answer.")[0]["generated"] == 0
+
+
+def test_a_store_written_before_prompts_were_keyed_is_not_reused_and_says_so(tiny_model, tmp_path):
+    results, _ = _evaluate_copy(tiny_model, tmp_path)
+    store = tmp_path / "eval" / "completions.jsonl"
+    rows = [json.loads(line) for line in store.read_text().splitlines()]
+    # the previous version's key: model|benchmark|item|sample|settings, with no prompt digest
+    old = [{**row, "key": "|".join(row["key"].split("|")[:5])} for row in rows]
+    store.write_text("".join(json.dumps(row) + "\n" for row in old))
+    results, printed = _evaluate_copy(tiny_model, tmp_path)
+    assert results["generated"] == 3 and "3 completions stored for these items no longer match" in printed
+
+
 def test_jsonl_appends_after_a_cut_write_leave_every_line_valid(tmp_path):
     path = tmp_path / "rows.jsonl"
     append_jsonl(path, [{"n": 1}, {"n": 2}])

@@ -1,9 +1,10 @@
 """Generation backends and the resumable store of completions.
 
 Every completion is appended to `completions.jsonl` as soon as its chunk is generated, keyed by
-(model fingerprint, benchmark, item id, sample index, generation settings). A rerun generates only
-the keys that are missing, so a killed evaluation loses at most the chunk in flight, and changing
-the model or a setting never reuses a stale completion.
+(model fingerprint, benchmark, item id, sample index, generation settings, prompt digest). A rerun
+generates only the keys that are missing, so a killed evaluation loses at most the chunk in flight, and
+changing the model (its weights, tokenizer or chat template), a setting or the prompt's text never
+reuses a stale completion.
 """
 
 from __future__ import annotations
@@ -50,16 +51,28 @@ class Generation:
     hit_limit: bool  # stopped by max_new_tokens, not by the model
 
 
+# The files of a model folder, besides its weights, that change what the model is given or how it generates:
+# its configs, its tokenizer, its chat template (transformers reads chat_template.jinja, else the template
+# inside tokenizer_config.json; a processor's chat_template.json) and its generation defaults. Read whole,
+# as they are small; an edited chat template must not be answered from completions made with the old one.
+MODEL_TEXT_FILES = frozenset({
+    "config.json", "adapter_config.json", "generation_config.json", "tokenizer_config.json", "tokenizer.json",
+    "special_tokens_map.json", "added_tokens.json", "vocab.json", "merges.txt", "tokenizer.model",
+    "chat_template.jinja", "chat_template.json", "preprocessor_config.json", "processor_config.json",
+})
+
+
 def model_fingerprint(path: str, revision: str | None = None) -> str:
-    """The model's identity: where it is, its config (or adapter config), and the name, size and
-    modification time of each weight file — checkpoints of one run share configs and file sizes. A
-    Hub id is identified by the commit its revision resolves to."""
+    """The model's identity: where it is, the contents of its configs, tokenizer and chat template
+    (MODEL_TEXT_FILES), and the name, size and modification time of each weight file — checkpoints of
+    one run share configs and file sizes. A Hub id is identified by the commit its revision resolves to."""
     folder = Path(path)
     if not folder.is_dir():
         return hashlib.sha256(f"{path}@{hub_commit(path, revision)}".encode()).hexdigest()[:16]
     digest = hashlib.sha256(str(folder.resolve()).encode())
     for file in sorted(folder.iterdir()):
-        if file.name in ("config.json", "adapter_config.json"):
+        if file.name in MODEL_TEXT_FILES and file.is_file():
+            digest.update(f"{file.name}:".encode())  # a file's bytes and its name: moving text between files counts
             digest.update(file.read_bytes())
         elif file.suffix in (".safetensors", ".bin"):
             info = file.stat()
@@ -82,8 +95,9 @@ def hub_commit(repo: str, revision: str | None) -> str:
 
 
 def settings_fingerprint(config: Medr1Config, backend: str) -> str:
-    """Everything besides the model and the item that changes a completion: prompt, sampling, the
-    chat template's text (not its path), weights' dtype, image size range, engine and backend."""
+    """Everything besides the model and the item that changes a completion: prompt settings, sampling, the
+    chat template's text (not its path), weights' dtype, image size range, engine and backend. The prompt
+    itself, as rendered, is keyed per request (`prompt_digest`): a template's name says nothing of its text."""
     e, m = config.eval, config.model
     template = chat_template_text(m)
     settings = [e.template, e.system_prompt, e.temperature, e.top_p, e.max_new_tokens, e.seed,
@@ -110,6 +124,13 @@ class CompletionStore:
 
     def shards(self) -> list[Path]:
         return completion_shards(self.path)
+
+    def superseded(self, missing: Iterable[Request]) -> int:
+        """How many of the `missing` requests the store answered before under another key: made by another
+        model (or its tokenizer or chat template), from another prompt or with other settings, or keyed by
+        an older medr1. Those rows stay in the store; they are not reused."""
+        stored = {(row.get("benchmark"), row.get("id"), row.get("sample")) for row in self.done.values()}
+        return sum((r.benchmark, r.item_id, r.sample) in stored for r in missing)
 
     def add(self, rows: Iterable[dict]) -> None:
         rows = list(rows)
@@ -140,13 +161,35 @@ def _read_rows(path: Path) -> dict[str, dict]:
 def sample_requests(pools: Mapping[str, Sequence[QARecord]], config: Medr1Config, model_id: str, settings_id: str,
                     samples: int) -> dict[str, list[Request]]:
     """`samples` requests for every item of each named pool, in the config's eval template. A key names the
-    model, the pool, the item, the sample and the settings, so a store answers only what would be generated
-    the same way."""
+    model, the pool, the item, the sample, the settings and the prompt's own text, so a store answers only
+    what would be generated the same way."""
     e = config.eval
-    return {name: [Request(f"{model_id}|{name}|{r.id}|{sample}|{settings_id}", name, r.id, sample,
-                           build_prompt(r, e.template, e.system_prompt), r.images)
-                   for r in records for sample in range(samples)]
-            for name, records in pools.items()}
+    requests = {}
+    for name, records in pools.items():
+        requests[name] = []
+        for r in records:
+            messages = build_prompt(r, e.template, e.system_prompt)
+            prompt_id = prompt_digest(messages)
+            requests[name] += [Request(f"{model_id}|{name}|{r.id}|{sample}|{settings_id}|{prompt_id}", name, r.id,
+                                       sample, messages, r.images) for sample in range(samples)]
+    return requests
+
+
+def prompt_digest(messages: list[dict[str, str]]) -> str:
+    """The messages the model is given, hashed: an edited template or system prompt changes it under the
+    same template name, and an item whose text changed is asked anew."""
+    return hashlib.sha256(json.dumps(messages, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def superseded_note(store: CompletionStore, missing: Mapping[str, Sequence[Request]]) -> str | None:
+    """A sentence for a rerun that regenerates what the store already holds in another form: without it,
+    a user who reran to continue sees everything generated again and cannot tell why."""
+    count = store.superseded(r for requests in missing.values() for r in requests)
+    if not count:
+        return None
+    return (f"{count} completions stored for these items no longer match (another model, tokenizer or chat template, "
+            "another prompt or other generation settings, or keys written by an older medr1): they are generated "
+            f"again, and the old ones stay in {store.path}")
 
 
 def chunks_of(requests: list[Request], size: int) -> list[list[Request]]:

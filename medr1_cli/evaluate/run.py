@@ -32,6 +32,7 @@ from medr1_cli.evaluate.generate import (
     model_fingerprint,
     sample_requests,
     settings_fingerprint,
+    superseded_note,
 )
 from medr1_cli.evaluate.gpus import describe_layout, gpus_per_worker, machine_gpus, sharded_sizes
 from medr1_cli.evaluate.lmeval import lm_eval_generate, write_tasks
@@ -88,6 +89,8 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
                                config.eval.n_samples)
     missing = {name: [r for r in reqs if r.key not in store.done] for name, reqs in requests.items()}
     generated = sum(len(m) for m in missing.values())
+    if note := superseded_note(store, missing):
+        console.print(f"[yellow]{escape(note)}[/]")
     try:
         backend_name, lm_eval_metrics = generate_missing(missing, data, config, model_path, store, output,
                                                           f"{model_id}-{settings_id}", console)
