@@ -380,6 +380,12 @@ class TrainSection(_Section):
     resume: str = Field(
         "auto", description="'auto' continues from the newest checkpoint in output_dir, 'never', or a checkpoint path."
     )
+    resume_with_changed_data: bool = Field(
+        False,
+        description="Continue a run whose prepared data changed since it started (another seed, mix or source "
+        "files). Refused by default: the model would train on two datasets. When true, the run's lineage "
+        "(training_manifest.json) keeps the training ids of both, and evaluation leaves out both.",
+    )
     grpo: dict[str, Any] = Field(
         default_factory=dict,
         description="Options passed verbatim to TRL's GRPOConfig (learning_rate, num_generations, ...); "
@@ -450,8 +456,10 @@ class EvalSection(_Section):
     limit: int | None = Field(None, ge=1, description="Evaluate only the first N items of each benchmark.")
     exclude_manifest: str | None = Field(
         None,
-        description="A prepare-data manifest whose training ids are excluded from evaluation; default: the "
-        "manifest of the config's own prepared mix, when it exists.",
+        description="A prepare-data manifest (or a model's training_manifest.json) whose training ids are left "
+        "out of evaluation, whatever model is evaluated. Default: the evaluated model's own lineage (the manifest "
+        "its run trained on, kept by its checkpoints and exports), else, for a model medr1 did not train, the "
+        "manifest of the config's prepared mix when it exists.",
     )
     pubmedqa_protocol: Literal["pqa-l", "test"] = Field(
         "pqa-l",

@@ -22,6 +22,9 @@ ROLLOUTS_NAME = "rollouts.jsonl"
 ROLLOUTS_RANK_NAME = "rollouts-rank{rank}.jsonl"  # the same, per process of a multi-process run
 # The rollout log's names before it had its own (the evaluation store's name): still read, never written.
 OLD_ROLLOUTS_NAME, OLD_ROLLOUTS_RANK_NAME = "completions.jsonl", "completions-rank{rank}.jsonl"
+# Train writes the prepared manifest it trains on into the run folder (lineage.py), and into every
+# checkpoint; export copies it into the exported folder; evaluate leaves out the training ids it lists.
+LINEAGE_NAME = "training_manifest.json"
 # Train's launcher (or --slurm's script) writes it for several processes; `accelerate launch` reads it.
 ACCELERATE_CONFIG_NAME = "accelerate_config.yaml"
 # Train's launcher (or --slurm's script) sends the vLLM server's output there; launch errors quote its end.
@@ -32,6 +35,11 @@ def checkpoint_step(folder: Path) -> int | None:
     """The step of a checkpoint-N folder; None for any other folder."""
     match = CHECKPOINT.match(folder.name)
     return int(match.group(1)) if match else None
+
+
+def checkpoint_folder(run: str | Path, step: int) -> Path:
+    """Where TRL saves the checkpoint of `step` in a run folder."""
+    return Path(run) / f"checkpoint-{step}"
 
 
 def checkpoints(run: str | Path) -> list[Path]:
@@ -129,13 +137,24 @@ MODEL_CHECK_JSON = "model_check.json"
 MODEL_PROVENANCE = "medr1_provenance.json"
 
 
-def run_config_file(target: str) -> str | None:
-    """The resolved config a run folder (or a checkpoint inside one) was trained with."""
+def _own_or_runs(target: str, name: str) -> str | None:
+    """The file `name` in folder `target`, else, for a checkpoint, in its run folder."""
     folder = Path(target).expanduser()
-    for candidate in (folder / RESOLVED_CONFIG_NAME, folder.parent / RESOLVED_CONFIG_NAME):
+    for candidate in (folder / name, folder.parent / name):
         if candidate.is_file() and (candidate.parent == folder or checkpoint_step(folder) is not None):
             return str(candidate)
     return None
+
+
+def run_config_file(target: str) -> str | None:
+    """The resolved config a run folder (or a checkpoint inside one) was trained with."""
+    return _own_or_runs(target, RESOLVED_CONFIG_NAME)
+
+
+def lineage_file(model: str) -> str | None:
+    """The data lineage of a model medr1 trained: its own (a run folder, a checkpoint that kept one, an
+    export), else its run's for a checkpoint; None for a model medr1 did not train."""
+    return _own_or_runs(model, LINEAGE_NAME)
 
 
 def training_config_file(model: str) -> str | None:

@@ -56,6 +56,13 @@ def write_inputs(folder: Path) -> None:
     (folder / "grading_dir").mkdir()
     (folder / "results_dir" / "results.json").mkdir(parents=True)
     (folder / "no_config_model").mkdir()
+    # a model medr1 trained, whose lineage was cut off mid-write by hand
+    (folder / "lineage_model").mkdir()
+    (folder / "lineage_model" / "config.json").write_text('{"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]}')
+    (folder / "lineage_model" / "training_manifest.json").write_text('{"training_ids": [\n')
+    (folder / "ids_model").mkdir()
+    (folder / "ids_model" / "config.json").write_text('{"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]}')
+    (folder / "ids_model" / "training_manifest.json").write_text('{"training_ids": "all"}')
     (folder / "run" / "checkpoint-3").mkdir(parents=True)
     (folder / "run" / "checkpoint-3" / "trainer_state.json").write_text("{}")
     (folder / "a_file").write_text("not a folder")
@@ -140,6 +147,10 @@ CASES = [
      ["eval.exclude_manifest: in/manifest.jsonl:2 is not a JSON manifest"]),
     ("evaluate manifest without ids", (*DRY_EVAL, "--set", "eval.exclude_manifest=in/manifest_empty.json"),
      ["eval.exclude_manifest: in/manifest_empty.json has no list of training_ids"]),
+    ("evaluate model lineage not JSON", (*DRY_EVAL, "-m", "in/lineage_model"),
+     ["the model's lineage: in/lineage_model/training_manifest.json:2 is not a JSON manifest"]),
+    ("evaluate model lineage without ids", (*DRY_EVAL, "-m", "in/ids_model"),
+     ["the model's lineage: in/ids_model/training_manifest.json has no list of training_ids"]),
     ("evaluate manifest missing", (*DRY_EVAL, "--set", "eval.exclude_manifest=in/nowhere.json"),
      ["eval.exclude_manifest: in/nowhere.json does not exist"]),
     ("evaluate unknown benchmark", ("evaluate", "-c", "tiny", "--dry-run", "-b", "medqaa"),

@@ -17,7 +17,8 @@ from rich.markup import escape
 
 from medr1_cli.config import Medr1Config
 from medr1_cli.errors import ConfigError
-from medr1_cli.evaluate.compare import compare, print_comparison
+from medr1_cli.evaluate.benchmark_data import exclusion_for
+from medr1_cli.evaluate.compare import compare, exclusion_line, print_comparison
 from medr1_cli.evaluate.run import run_evaluation
 from medr1_cli.fsutil import atomic_write_text
 from medr1_cli.layout import BASELINE_DIR, BASELINE_RESULTS, COMPARISON_JSON, COMPARISON_MD, training_config_file
@@ -92,7 +93,8 @@ def compare_with_baseline(config: Medr1Config, results: dict[str, Any], console:
     with a copy of the baseline's results beside it (its own folder is shared with later evaluations)."""
     base = baseline_config(config)
     console.rule(f"baseline: {escape(base.model.name_or_path)}", align="left")
-    base_results = run_evaluation(base, console)
+    # on the same items: those the evaluated model trained on are left out of the baseline's too
+    base_results = run_evaluation(base, console, exclusion=exclusion_for(config))
     output = Path(config.eval.output_dir)
     atomic_write_text(output / BASELINE_RESULTS, json.dumps(base_results, indent=2) + "\n")
     rows = compare(base_results, results)
@@ -102,7 +104,8 @@ def compare_with_baseline(config: Medr1Config, results: dict[str, Any], console:
     line = summary_line(rows)
     console.print(line)
     comparison = {"alpha": ALPHA, "baseline": base.model.name_or_path, "model": results["model"],
-                  "baseline_results": str(output / BASELINE_RESULTS), "benchmarks": rows, "verdict": line}
+                  "baseline_results": str(output / BASELINE_RESULTS), "benchmarks": rows, "verdict": line,
+                  "excluded": {"A": exclusion_line(base_results), "B": exclusion_line(results)}}
     atomic_write_text(output / COMPARISON_JSON, json.dumps(comparison, indent=2) + "\n")
     atomic_write_text(output / COMPARISON_MD, comparison_markdown(comparison))
     return comparison
@@ -116,4 +119,5 @@ def comparison_markdown(comparison: dict[str, Any]) -> str:
         lines.append(f"| {row['title']} | {row['n']} | {100 * row['accuracy_a']:.1f} | {100 * row['accuracy_b']:.1f} | "
                      f"{100 * row['difference']:+.1f} | {100 * low:+.1f} … {100 * high:+.1f} | {row['mcnemar_p']:.3g} | "
                      f"{row['verdict']} |")
-    return "\n".join(lines) + f"\n\n{comparison['verdict']}\n"
+    excluded = "".join(f"* {side}: {line}\n" for side, line in comparison.get("excluded", {}).items())
+    return "\n".join(lines) + f"\n\n{comparison['verdict']}\n" + (f"\n{excluded}" if excluded else "")

@@ -3,9 +3,9 @@ protocol applied, repeated questions counted (or dropped, eval.dedup) and traini
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from medr1_cli.benchmarks import Benchmark
 from medr1_cli.config import Medr1Config
@@ -13,9 +13,10 @@ from medr1_cli.data.decontam import words
 from medr1_cli.data.formats import load_records, question_id
 from medr1_cli.data.prepare import load_options, prepared_folder
 from medr1_cli.data.record import QARecord
-from medr1_cli.data.sources import read_source, read_text
+from medr1_cli.data.sources import read_source
 from medr1_cli.errors import DataError
-from medr1_cli.layout import MANIFEST_NAME, VQA_PREPARED_DIR, VQA_TEST_FILE
+from medr1_cli.layout import MANIFEST_NAME, VQA_PREPARED_DIR, VQA_TEST_FILE, lineage_file
+from medr1_cli.lineage import Lineage, data_changes, read_lineage
 from medr1_cli.vqa.omnimedvqa import slug
 
 
@@ -33,27 +34,53 @@ class BenchmarkData:
     deduplicated: bool  # whether repeated questions were scored once (eval.dedup)
 
 
-def training_ids(config: Medr1Config) -> tuple[set[str], str | None]:
-    """Ids to leave out: eval.exclude_manifest, else the manifest of the config's own prepared mix."""
-    path = Path(config.eval.exclude_manifest) if config.eval.exclude_manifest else (
-        prepared_folder(config) / MANIFEST_NAME
-    )
-    if not path.is_file():
-        if config.eval.exclude_manifest:
-            raise DataError(f"eval.exclude_manifest: {path} {'is a folder' if path.is_dir() else 'does not exist'}",
-                            hint=f"give the {MANIFEST_NAME} that prepare-data wrote")
-        return set(), None
-    setting = "eval.exclude_manifest" if config.eval.exclude_manifest else "the prepared mix's manifest"
-    try:
-        manifest = json.loads(read_text(path))  # a byte that is not UTF-8 is named with its line
-    except json.JSONDecodeError as err:
-        raise DataError(f"{setting}: {path}:{err.lineno} is not a JSON manifest ({err})",
-                        hint=f"give the {MANIFEST_NAME} that prepare-data wrote") from None
-    ids = manifest.get("training_ids") if isinstance(manifest, dict) else None
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise DataError(f"{setting}: {path} has no list of training_ids; it is not a prepare-data manifest",
-                        hint=f"give the {MANIFEST_NAME} that prepare-data wrote")
-    return set(ids), str(path)
+@dataclass(frozen=True)
+class Exclusion:
+    """The items an evaluation leaves out as the model's training items, and where that list came from."""
+
+    lineage: Lineage | None
+    origin: str  # "eval.exclude_manifest", "the model's lineage", "the config's prepared mix" or "none"
+    notes: tuple[str, ...] = ()  # e.g. the config's prepared mix is not the one the model trained on
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return self.lineage.training_ids if self.lineage else frozenset()
+
+    def describe(self) -> dict[str, Any]:
+        """What results.json records: the origin, and the file with its digest and its count of ids."""
+        return {"from": self.origin, **(self.lineage.describe() if self.lineage else {"training_ids": 0}),
+                "notes": list(self.notes)}
+
+    def sentence(self) -> str:
+        if self.lineage is None:
+            return ("no training manifest: no item is left out as a training item (the model has no lineage, the "
+                    "config's mix is not prepared, and eval.exclude_manifest names none)")
+        return (f"leaving out the {len(self.ids)} training items of {self.origin} ({self.lineage.path}, sha256 "
+                f"{self.lineage.sha256[:12]})")
+
+
+def exclusion_for(config: Medr1Config) -> Exclusion:
+    """Which training items to leave out: eval.exclude_manifest always; else the evaluated model's own
+    lineage (its run's manifest, kept by checkpoints and exports); else, for a model medr1 did not
+    train, the config's prepared mix. The prepared folder is a last resort because any later
+    prepare-data rewrites it: a run's own record cannot go stale."""
+    if config.eval.exclude_manifest:
+        return Exclusion(read_lineage(Path(config.eval.exclude_manifest), "eval.exclude_manifest"),
+                         "eval.exclude_manifest")
+    prepared = prepared_folder(config) / MANIFEST_NAME
+    own = lineage_file(config.model.name_or_path)
+    if own is not None:
+        lineage = read_lineage(Path(own), "the model's lineage")
+        notes = ()
+        if prepared.is_file():
+            changes = data_changes(lineage.manifest, read_lineage(prepared, "the prepared mix's manifest").manifest)
+            if changes:
+                notes = (f"the config's prepared mix {prepared} is not the data this model trained on "
+                         f"({'; '.join(changes)}): the model's own training items are left out",)
+        return Exclusion(lineage, "the model's lineage", notes)
+    if prepared.is_file():
+        return Exclusion(read_lineage(prepared, "the prepared mix's manifest"), "the config's prepared mix")
+    return Exclusion(None, "none")
 
 
 def vqa_test_file(benchmark: Benchmark, config: Medr1Config) -> Path:
@@ -83,7 +110,7 @@ def vqa_test_file(benchmark: Benchmark, config: Medr1Config) -> Path:
     return prepared[0]
 
 
-def load_benchmark(benchmark: Benchmark, config: Medr1Config, exclude: set[str]) -> BenchmarkData:
+def load_benchmark(benchmark: Benchmark, config: Medr1Config, exclude: frozenset[str]) -> BenchmarkData:
     if benchmark.name in config.eval.data:
         specs = [config.eval.data[benchmark.name]]
     elif benchmark.vqa:

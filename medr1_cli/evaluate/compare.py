@@ -85,6 +85,19 @@ def protocol_of(results: dict[str, Any]) -> str:
     return ((results.get("config") or {}).get("eval") or {}).get("protocol", "medr1")
 
 
+def exclusion_line(results: dict[str, Any]) -> str:
+    """Which training items an evaluation left out, and from which manifest, in one line."""
+    recorded = results.get("exclusion")
+    if recorded is None:  # results from before medr1 recorded the exclusion's origin
+        path = results.get("excluded_training_items_from")
+        return f"training items left out per {path}" if path else "no record of which training items were left out"
+    if not recorded.get("path"):
+        return "no training item left out (no training manifest)"
+    excluded = sum(b.get("excluded_training_items", 0) for b in results["benchmarks"].values())
+    return (f"{excluded} training item(s) left out, of the {recorded['training_ids']} listed by {recorded['from']} "
+            f"({recorded['path']}, sha256 {recorded['sha256'][:12]})")
+
+
 def _chance(bench: dict[str, Any], ids: list[str]) -> float | None:
     """The chance level of the shared items (results written before medr1 recorded options: unknown)."""
     counts = {i["id"]: i.get("options") for i in bench.get("items", [])}
@@ -103,3 +116,5 @@ def print_comparison(console: Console, a: dict, b: dict, rows: dict[str, dict[st
                       f"{100 * row['accuracy_b']:.1f} %", chance, f"{100 * row['difference']:+.1f}",
                       f"{100 * low:+.1f} … {100 * high:+.1f}", f"{row['mcnemar_p']:.3g}")
     console.print(table)
+    for label, results in (("A", a), ("B", b)):
+        console.print(f"{label}: {escape(exclusion_line(results))}")

@@ -28,9 +28,10 @@ def dry_run_evaluation(config: Medr1Config, console: Console | None = None) -> d
     console = console or Console(highlight=False)
     check_writable_folder(config.eval.output_dir, "eval.output_dir")
     model = describe_model_reference(config.model.name_or_path, revision=config.model.revision)
-    data, manifest = load_benchmarks(config, console)
+    data, exclusion = load_benchmarks(config, console)
     table = Table(title="evaluate --dry-run: what would be scored (no model loaded)",
-                  caption="excluded: training items of the prepared mix left out; skipped: rows not read, by reason below")
+                  caption=f"excluded: training items left out ({exclusion.origin}, below); skipped: rows not read, "
+                  "by reason below")
     for column in ("benchmark", "data", "layout", "rows", "distinct", "excluded", "skipped", "to score"):
         text = column in ("benchmark", "data", "layout")
         table.add_column(column, justify="left" if text else "right", no_wrap=column != "data", overflow="fold")
@@ -59,9 +60,7 @@ def dry_run_evaluation(config: Medr1Config, console: Console | None = None) -> d
     console.print(f"layout: {escape(planned_layout(config))}")
     console.print(f"would write: {escape(str(Path(settings.output_dir)))} "
                   f"({COMPLETIONS_NAME}, {RESULTS_JSON}, {RESULTS_MD})")
-    if not manifest:
-        console.print("no training manifest found: no item is left out as a training item "
-                      "(eval.exclude_manifest names one)")
+    console.print(f"excluded ids from: {escape(exclusion.sentence())}")
     return summary
 
 

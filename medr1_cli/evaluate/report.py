@@ -19,7 +19,7 @@ from rich.table import Table
 from medr1_cli.analyze.plots import accuracy_plot
 from medr1_cli.errors import DataError
 from medr1_cli.evaluate.baseline import ALPHA
-from medr1_cli.evaluate.compare import PAIRING, compare, load_results, protocol_of
+from medr1_cli.evaluate.compare import PAIRING, compare, exclusion_line, load_results, protocol_of
 from medr1_cli.evaluate.run import BELOW_CHANCE, accuracy_cell
 from medr1_cli.fsutil import atomic_write_text, check_writable_folder
 from medr1_cli.layout import REPORT_JSON, REPORT_MD, REPORT_PNG, REPORT_TEX
@@ -44,6 +44,7 @@ def build_report(paths: list[Path]) -> dict[str, Any]:
                  for name in names if name in results["benchmarks"]}
         shown = [c["accuracy"] for c in cells.values()]
         rows.append({"model": results["model"], "results": str(path), "base": results is base, "cells": cells,
+                     "exclusion": results.get("exclusion"), "excluded": exclusion_line(results),
                      "average": sum(shown) / len(shown) if len(shown) == len(names) else None,
                      "average_difference": (sum(c["vs_base"]["difference"] for c in cells.values()) / len(cells)
                                             if len(cells) == len(names) and all(c["vs_base"] for c in cells.values())
@@ -122,6 +123,8 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
             average += f"\nΔ {100 * row['average_difference']:+.1f}"
         table.add_row(escape(row["model"]) + (" (base)" if row["base"] else ""), *map(escape, cells), average)
     console.print(table)
+    for row in report["rows"]:
+        console.print(f"{escape(row['model'])}: {escape(row['excluded'])}")
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -140,7 +143,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {row['model']}{' (base)' if row['base'] else ''} | " + " | ".join(cells) + f" | {average} |")
     return "\n".join(lines) + ("\n\nAccuracy in % with its 95 % Wilson interval; after it, the paired difference "
                                f"from the base in points, * when McNemar's exact test gives p < {report['alpha']}; "
-                               f"{BELOW_CHANCE}: the whole interval lies below chance.\n")
+                               f"{BELOW_CHANCE}: the whole interval lies below chance.\n\n"
+                               + "".join(f"* {row['model']}: {row['excluded']}\n" for row in report["rows"]))
 
 
 def latex(report: dict[str, Any]) -> str:

@@ -20,7 +20,7 @@ from medr1_cli.benchmarks import find_benchmark
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.errors import ConfigError
-from medr1_cli.evaluate.benchmark_data import BenchmarkData, load_benchmark, training_ids
+from medr1_cli.evaluate.benchmark_data import BenchmarkData, Exclusion, exclusion_for, load_benchmark
 from medr1_cli.evaluate.generate import (
     CompletionStore,
     Request,
@@ -45,17 +45,21 @@ from medr1_cli.models import describe_model_reference, resolve_model_path
 from medr1_cli.models.loading import load_processing_class, template_prefills_think
 
 
-def load_benchmarks(config: Medr1Config, console: Console) -> tuple[dict[str, BenchmarkData], str | None]:
-    """Every selected benchmark's items (protocol applied, training items left out), before any model loads."""
+def load_benchmarks(config: Medr1Config, console: Console,
+                    exclusion: Exclusion | None = None) -> tuple[dict[str, BenchmarkData], Exclusion]:
+    """Every selected benchmark's items (protocol applied, training items left out), before any model
+    loads. `exclusion`: the training items to leave out, when decided elsewhere (a baseline leaves out
+    those of the model it is compared with); by default the evaluated model's own."""
     benchmarks = [find_benchmark(name) for name in config.eval.benchmarks]
-    exclude, manifest = training_ids(config)
-    data = {b.name: load_benchmark(b, config, exclude) for b in benchmarks}
-    if manifest:
-        console.print(f"leaving out the {len(exclude)} training items listed in {escape(manifest)}")
+    exclusion = exclusion or exclusion_for(config)
+    data = {b.name: load_benchmark(b, config, exclusion.ids) for b in benchmarks}
+    console.print(escape(exclusion.sentence()))
+    for note in exclusion.notes:
+        console.print(f"[yellow]{escape(note)}[/]")
     for bench in data.values():
         for note in bench.notes:
             console.print(f"{bench.benchmark.title}: {escape(note)}")
-    return data, manifest
+    return data, exclusion
 
 
 def export_lm_eval_tasks(config: Medr1Config, folder: Path, console: Console | None = None) -> list[str]:
@@ -69,7 +73,9 @@ def export_lm_eval_tasks(config: Medr1Config, folder: Path, console: Console | N
     return tasks
 
 
-def run_evaluation(config: Medr1Config, console: Console | None = None, *, breakdown: bool = False) -> dict[str, Any]:
+def run_evaluation(config: Medr1Config, console: Console | None = None, *, breakdown: bool = False,
+                   exclusion: Exclusion | None = None) -> dict[str, Any]:
+    """`exclusion`: the training items to leave out, when not the evaluated model's own (see load_benchmarks)."""
     console = console or Console(highlight=False)
     vqa = [name for name in config.eval.benchmarks if find_benchmark(name).vqa]
     if vqa and config.eval.engine == "lm-eval":
@@ -77,7 +83,7 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
                           "do not carry", hint="evaluate them with --engine native")
     check_writable_folder(config.eval.output_dir, "eval.output_dir")
     describe_model_reference(config.model.name_or_path, revision=config.model.revision)
-    data, manifest = load_benchmarks(config, console)  # every data error before the model loads
+    data, exclusion = load_benchmarks(config, console, exclusion)  # every data error before the model loads
 
     output = Path(config.eval.output_dir)
     model_path = resolve_model_path(config.model.name_or_path)
@@ -115,7 +121,7 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
         "engine": config.eval.engine,
         "backend": backend_name,
         "lm_eval_metrics": lm_eval_metrics,  # lm-eval's own figures for what it generated in this run
-        "excluded_training_items_from": manifest,
+        "exclusion": exclusion.describe(),  # which manifest left out which training items
         "benchmarks": scores,
         "config": config.model_dump(mode="json"),
     }

@@ -11,7 +11,8 @@ from medr1_cli import __version__
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.prompts import TEMPLATES
 from medr1_cli.export.source import Source
-from medr1_cli.layout import MANIFEST_NAME, RESULTS_JSON
+from medr1_cli.layout import LINEAGE_NAME, RESULTS_JSON
+from medr1_cli.lineage import Lineage
 from medr1_cli.models.names import HUB_IDS
 from medr1_cli.yamlio import dump_yaml
 
@@ -32,9 +33,12 @@ def hub_base_model(name: str | None) -> str | None:
 
 
 def find_results(source: Source, candidates: list[Path]) -> tuple[dict[str, Any], Path] | None:
-    """The newest `medr1 evaluate` results whose model is this run (or the exported checkpoint)."""
-    # The run folder names the final save only: an earlier checkpoint's card must not show its scores.
-    targets = {source.path.resolve()}
+    """The newest `medr1 evaluate` results of exactly these weights: matched by the model fingerprint
+    the evaluation recorded, not by the path it was given (a relative path, or a run folder retrained
+    since, would otherwise match scores of other weights; an earlier checkpoint's card gets its own)."""
+    from medr1_cli.evaluate.generate import model_fingerprint
+
+    fingerprint = model_fingerprint(str(source.path))
     found = []
     for folder in dict.fromkeys(candidates):
         file = folder / RESULTS_JSON
@@ -42,10 +46,9 @@ def find_results(source: Source, candidates: list[Path]) -> tuple[dict[str, Any]
             continue
         try:
             results = json.loads(file.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             continue
-        model = results.get("model")
-        if model and Path(model).expanduser().resolve() in targets:
+        if isinstance(results, dict) and results.get("model_fingerprint") == fingerprint:
             found.append((file.stat().st_mtime, results, file))
     if not found:
         return None
@@ -54,7 +57,8 @@ def find_results(source: Source, candidates: list[Path]) -> tuple[dict[str, Any]
 
 
 def model_card(source: Source, settings: Medr1Config, *, kind: str, verification: dict | None,
-               results: tuple[dict[str, Any], Path] | None, name: str) -> str:
+               results: tuple[dict[str, Any], Path] | None, name: str, lineage: Lineage | None) -> str:
+    """`lineage`: the training manifest the exported weights trained on (None: medr1 has no record of it)."""
     run = source.run_config
     base = source.base_name  # the run config's model.name_or_path
     metadata: dict[str, Any] = {}
@@ -86,7 +90,7 @@ def model_card(source: Source, settings: Medr1Config, *, kind: str, verification
         lines += [f"The user message is {f'the line “{template.user_prefix}”, ' if template.user_prefix else ''}the "
                   f"question, {'' if template.user_prefix else 'a blank line, '}then one option per line as `A. text`.",
                   ""]
-        lines += _data_section(run)
+        lines += _data_section(run, lineage)
         lines += _training_section(run)
     lines += ["## Evaluation", ""]
     if results:
@@ -108,17 +112,19 @@ def model_card(source: Source, settings: Medr1Config, *, kind: str, verification
     return "\n".join(lines)
 
 
-def _data_section(run: Medr1Config) -> list[str]:
-    from medr1_cli.data.prepare import prepared_folder
-
-    manifest_path = prepared_folder(run) / MANIFEST_NAME  # VQA runs prepare into a per-group folder
-    if not manifest_path.is_file():
-        return ["## Training data", "", f"Mix `{run.data.dataset}` (its manifest, {manifest_path}, was not found "
-                "when exporting).", ""]
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+def _data_section(run: Medr1Config, lineage: Lineage | None) -> list[str]:
+    if lineage is None:
+        return ["## Training data", "", f"Mix `{run.data.dataset}`; the run kept no record of the exact items it trained "
+                f"on (no {LINEAGE_NAME}: it was trained before medr1 recorded a run's data lineage).", ""]
+    manifest = lineage.manifest
+    earlier = manifest.get("lineage", {}).get("earlier", [])
     lines = ["## Training data", "",
              f"Mix `{manifest['dataset']}`: {manifest['rows']} questions, seed {manifest['seed']}, "
-             f"curriculum `{manifest.get('curriculum', 'none')}`, {len(manifest['held_out_ids'])} held out.", "",
+             f"curriculum `{manifest.get('curriculum', 'none')}`, {len(manifest['held_out_ids'])} held out. "
+             f"The manifest it trained on is `{LINEAGE_NAME}` in this folder (sha256 `{lineage.sha256[:12]}`, "
+             f"{len(lineage.training_ids)} training ids); `medr1 evaluate` leaves those items out."
+             + (f" The run was continued on changed data ({len(earlier)} earlier manifest(s) in the same file)."
+                if earlier else ""), "",
              "| source | data | benchmark | layout | rows | input sha256 |", "|---|---|---|---|---:|---|"]
     for name, source in manifest["sources"].items():
         digests = ", ".join(f"`{i['sha256'][:12]}`" for i in source.get("inputs", []))

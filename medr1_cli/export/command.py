@@ -19,7 +19,8 @@ from medr1_cli.export.source import ADAPTER_WEIGHTS, Source, locate
 from medr1_cli.export.verify import compare, logits
 from medr1_cli.export.weights import load_source_model, model_class
 from medr1_cli.fsutil import atomic_directory, atomic_write_text, check_writable_folder
-from medr1_cli.layout import EXPORT_DIR, MODEL_CARD, TRAINING_CONFIG_NAME
+from medr1_cli.layout import EXPORT_DIR, MODEL_CARD, TRAINING_CONFIG_NAME, lineage_file
+from medr1_cli.lineage import copy_lineage, read_lineage
 from medr1_cli.models.loading import load_processing_class, torch_dtype
 from medr1_cli.models.vision import complete_processor_files
 
@@ -60,6 +61,8 @@ def run_export(config: Medr1Config, target: str | None = None, *, base_model: st
         model = model.merge_and_unload()
 
     results = find_results(source, _results_candidates(config, source))
+    own = lineage_file(str(source.path))
+    lineage = read_lineage(Path(own), "the run's lineage") if own else None
     checked = None
     with atomic_directory(output, replace=output.exists()) as folder:
         if kind == "adapter":
@@ -73,12 +76,14 @@ def run_export(config: Medr1Config, target: str | None = None, *, base_model: st
         complete_processor_files(folder)
         if source.run_config:
             atomic_write_text(folder / TRAINING_CONFIG_NAME, source.run_config.to_yaml())
+        copy_lineage(source.path, folder)  # the exported model keeps the record of what it trained on
         if settings.verify:
             checked = _verify(folder, source if kind == "adapter" else None, model_section, probes, reference,
                               settings.dtype if kind != "adapter" else "float32", console)
         atomic_write_text(folder / MODEL_CARD, model_card(
             source, config, kind=kind, verification=checked.as_dict() if checked else None, results=results,
-            name=output.name if output.name != EXPORT_DIR else f"{source.run.parent.name}-{source.run.name}"))
+            name=output.name if output.name != EXPORT_DIR else f"{source.run.parent.name}-{source.run.name}",
+            lineage=lineage))
         if checked and not checked.passed:
             raise VerificationFailed(
                 f"the export differs from the trained model: max |logit difference| {checked.max_abs_diff:.3g} > "

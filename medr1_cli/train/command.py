@@ -13,7 +13,15 @@ from medr1_cli.fsutil import atomic_write_text, check_writable_folder
 from medr1_cli.models import describe_model_reference, planned_model_path, resolve_model_path
 from medr1_cli.models.reference import inspect_model
 from medr1_cli.train import preflight
-from medr1_cli.train.grpo import build_grpo_config, grpo_kwargs, prepared_dataset, resume_from, run_training
+from medr1_cli.train.grpo import (
+    build_grpo_config,
+    check_planned_lineage,
+    grpo_kwargs,
+    prepared_dataset,
+    record_lineage,
+    resume_from,
+    run_training,
+)
 from medr1_cli.train.launch import LaunchError, build_plan, describe, execute, write_files
 from medr1_cli.train.slurm import sbatch_script
 
@@ -49,6 +57,9 @@ def run_train(
 
     resume_from(config)  # the run folder's state is checked by a dry run too, and before any process starts
     if dry_run:
+        if not check_planned_lineage(config):
+            console.print("the prepared data is missing or out of date: the run prepares it, then checks it against "
+                          "the run folder's lineage")
         describe(plan, console)
         console.rule("resolved config")
         console.print(escape(config.to_yaml()), highlight=False)
@@ -56,6 +67,7 @@ def run_train(
     if slurm is not None:
         # What every rank would otherwise find out on its own, after the job is scheduled.
         prepared_dataset(config, console, may_prepare=True)
+        record_lineage(config, write=True)
         write_files(plan)
         atomic_write_text(slurm, sbatch_script(config, layout, model_path=model_path))
         console.print(f"wrote {escape(str(slurm))} and the run files in {escape(str(plan.run_dir))}; submit with: sbatch {slurm}")
@@ -64,6 +76,7 @@ def run_train(
     if plan.train is None:
         return run_training(config, console)
     prepared_dataset(config, console, may_prepare=True)  # once, before several processes read it
+    record_lineage(config, write=True)  # and its lineage, which each process then checks
     code = execute(plan, console)
     if code != 0:
         raise LaunchError(f"training exited with code {code}", hint=f"see the output above and {plan.run_dir}")

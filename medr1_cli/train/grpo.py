@@ -34,10 +34,12 @@ from medr1_cli.layout import (
     MANIFEST_NAME,
     RESOLVED_CONFIG_NAME,
     TRAINER_STATE,
+    checkpoint_folder,
     checkpoints,
     rollout_logs,
     rollouts_file,
 )
+from medr1_cli.lineage import check_run_data, copy_lineage, record_run_data
 from medr1_cli.models import resolve_model_path
 from medr1_cli.models.loading import load_processing_class, template_prefills_think, torch_dtype
 from medr1_cli.models.reference import VISION_MODULES, inspect_model
@@ -185,6 +187,40 @@ def _prepared(config: Medr1Config, console: Console, folder: Path, may_prepare: 
     else:
         raise DataError(f"{folder} is not prepared; run `medr1 prepare-data` with the same config first")
     return load_from_disk(str(folder / DATASET_DIR))
+
+
+def record_lineage(config: Medr1Config, *, write: bool) -> None:
+    """Check the run folder's data lineage against the prepared set about to be trained on and, when
+    `write`, record it: a run resumed on other data is refused (lineage.check_run_data says why)."""
+    run = Path(config.train.output_dir)
+    lineage = check_run_data(run, prepared_folder(config), allow_change=config.train.resume_with_changed_data)
+    if lineage is not None and write:
+        record_run_data(run, lineage)
+
+
+def check_planned_lineage(config: Medr1Config) -> bool:
+    """A dry run's check of the lineage, where the prepared set is there and current (a run would
+    otherwise prepare it first); whether it was checked."""
+    folder = prepared_folder(config)
+    manifest = folder / MANIFEST_NAME
+    if not manifest.is_file() or _why_stale(json.loads(manifest.read_text(encoding="utf-8")), config):
+        return False
+    record_lineage(config, write=False)
+    return True
+
+
+def _lineage_keeper(run: Path):
+    """A callback that copies the run's lineage into each checkpoint TRL saves, so a checkpoint moved
+    away from its run still says what it trained on."""
+    from transformers import TrainerCallback
+
+    class KeepLineage(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            folder = checkpoint_folder(run, state.global_step)
+            if state.is_world_process_zero and folder.is_dir():
+                copy_lineage(run, folder)
+
+    return KeepLineage()
 
 
 def _as_current_schema(data: dict) -> dict:
@@ -377,6 +413,7 @@ def run_training(config: Medr1Config, console: Console | None = None, *, may_pre
     args = build_grpo_config(grpo_kwargs(config, cuda_available=torch.cuda.is_available()))
     checkpoint = resume_from(config)
     dataset = prepared_dataset(config, console, may_prepare=may_prepare)
+    record_lineage(config, write=args.should_save)
 
     model, tokenizer, peft_config = load_model(config, images="image" in dataset.column_names)
     prefilled = template_prefills_think(tokenizer) if tokenizer.chat_template else False
@@ -391,7 +428,7 @@ def run_training(config: Medr1Config, console: Console | None = None, *, may_pre
     trainer = GRPOTrainer(
         model=model, reward_funcs=recorder.wrap(rewards), args=args, train_dataset=dataset,
         processing_class=tokenizer, peft_config=peft_config,
-        callbacks=[RichProgress(console)] if args.should_log else None,
+        callbacks=[_lineage_keeper(output), *([RichProgress(console)] if args.should_log else [])],
     )
     trainer.remove_callback(PrinterCallback)  # it prints raw log dicts; RichProgress shows them
     if checkpoint:
