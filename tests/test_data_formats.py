@@ -65,11 +65,21 @@ def medmcqa_row(i, cop, choice_type="single"):
 
 
 def test_medmcqa_raw_release_counts_from_one(tmp_path):
-    rows = [medmcqa_row(1, 1), medmcqa_row(2, 4), medmcqa_row(3, 2, "multi")]
+    rows = [medmcqa_row(1, 1), medmcqa_row(2, 4)]
     loaded = load(write_jsonl(tmp_path / "dev.jsonl", rows))
     assert [r.answer for r in loaded.records] == ["A", "D"]
-    assert loaded.skipped == {"multi-answer question (choice_type: multi)": 1}
     assert loaded.records[0].metadata.subject == "Physiology"
+
+
+def test_medmcqa_multi_rows_are_kept_as_their_owners_count_them(tmp_path):
+    # `choice_type: multi` rows ("All of the following EXCEPT …") still have one correct option, `cop`:
+    # the HuatuoGPT-o1 bundle and lm-eval's medmcqa task score all 4,183 validation rows, multi ones too.
+    rows = [medmcqa_row(1, 1), medmcqa_row(2, 4), medmcqa_row(3, 2, "multi"), medmcqa_row(4, 3, "multi")]
+    loaded = load(write_jsonl(tmp_path / "dev.json", rows))
+    assert [(r.id, r.answer) for r in loaded.records] == [("id-1", "A"), ("id-2", "D"), ("id-3", "B"), ("id-4", "C")]
+    assert loaded.skipped == {}
+    hub = load(write_jsonl(tmp_path / "validation.jsonl", [medmcqa_row(1, 0, "multi"), medmcqa_row(2, 3, "multi")]))
+    assert [r.answer for r in hub.records] == ["A", "D"] and hub.skipped == {}
 
 
 def test_medmcqa_hub_release_counts_from_zero(tmp_path):
@@ -133,6 +143,53 @@ def test_mmlu_pro_keeps_the_medical_categories(tmp_path):
     assert loaded.skipped == {"category not selected (law)": 1}
     only_law = load(tmp_path / "test.jsonl", options=LoadOptions(mmlu_pro_categories=("law",)))
     assert [r.id for r in only_law.records] == ["mmlu_pro-2"]
+
+
+def mmlu_pro_row(question_id, options, answer, answer_index, question="Which of these is the third Greek letter?"):
+    return {"question_id": question_id, "question": question, "options": options, "answer": answer,
+            "answer_index": answer_index, "cot_content": "", "category": "health", "src": "stemez-health"}
+
+
+def test_mmlu_pro_na_padding_removed_keeps_the_gold_option(tmp_path):
+    # MMLU-Pro pads some option lists with "N/A"; with the padding cut, the letters after it move up,
+    # so the gold is the option `answer_index` points at in the release's own list, not the old letter.
+    rows = [mmlu_pro_row(1, ["alpha", "N/A", "gamma", "delta"], "C", 2),
+            mmlu_pro_row(2, ["alpha", "", "N/A", "delta"], "D", 3, question="And the fourth?")]
+    first, second = load(write_jsonl(tmp_path / "test.jsonl", rows)).records
+    assert first.options == {"A": "alpha", "B": "gamma", "C": "delta"}
+    assert first.options[first.answer] == "gamma"
+    assert second.options == {"A": "alpha", "B": "delta"} and second.options[second.answer] == "delta"
+    # without answer_index, the letter's place in the release's own list says which option it is
+    del rows[0]["answer_index"]
+    assert load(write_jsonl(tmp_path / "no_index.jsonl", rows[:1])).records[0].answer == "B"
+    # the same question in the generic layout (the HuatuoGPT-o1 bundle's MMLU-Pro rows, MMLU-Pro mirrors)
+    generic = {"question": "Which of these is the third Greek letter?", "answer": "gamma", "answer_idx": "C",
+               "options": {"A": "alpha", "B": "N/A", "C": "gamma", "D": "delta"}}
+    record = load(write_jsonl(tmp_path / "mirror.jsonl", [generic]), benchmark="mmlu_pro").records[0]
+    assert record.options == {"A": "alpha", "B": "gamma", "C": "delta"} and record.options[record.answer] == "gamma"
+    bundle = tmp_path / "eval_data.json"
+    bundle.write_text(json.dumps({"MMLU-Pro_Medical_test": [generic]}))
+    record = load(bundle).records[0]
+    assert record.source == "mmlu_pro" and record.options[record.answer] == "gamma"
+
+
+def test_mmlu_pro_gold_that_is_padding_is_a_defective_row(tmp_path):
+    rows = [mmlu_pro_row(1, ["alpha", "beta", "gamma"], "C", 2),
+            mmlu_pro_row(2, ["alpha", "N/A", "gamma"], "B", 1, question="Which is missing?"),
+            mmlu_pro_row(3, ["alpha", "beta", "gamma"], "C", 1, question="Which one, really?")]
+    path = write_jsonl(tmp_path / "test.jsonl", rows)
+    with pytest.raises(DataError) as caught:
+        load(path)
+    message = caught.value.message
+    assert "2 defective row(s) of 3" in message
+    assert f"{path}:2: the answer, option B, is 'N/A'" in message
+    assert f"{path}:3: answer 'C' and answer_index 1 (option B) disagree" in message
+    skipped = load(path, options=LoadOptions(on_bad_item="skip"))
+    assert [r.id for r in skipped.records] == ["mmlu_pro-1"]
+    assert skipped.skipped == {"answer is an N/A or empty option": 1, "answer and answer_index disagree": 1}
+    generic = {"question": "Which is missing?", "answer_idx": "B", "options": {"A": "alpha", "B": "N/A", "C": "gamma"}}
+    with pytest.raises(DataError, match="the answer, option B, is 'N/A'"):
+        load(write_jsonl(tmp_path / "mirror.jsonl", [generic]), benchmark="mmlu_pro")
 
 
 def gpqa_csv(path, rows):
@@ -298,6 +355,36 @@ def test_folders_pick_the_split_file(tmp_path):
         read_source(str(folder), split="train")
 
 
+def test_a_folder_with_one_file_of_another_split_is_not_read_for_the_split_asked(tmp_path):
+    # MedQA-USMLE's folder with only its test file: read as the train split, the model would train on the test set.
+    folder = tmp_path / "US"
+    folder.mkdir()
+    lone = write_jsonl(folder / "test.jsonl", [MEDQA_ROW])
+    with pytest.raises(DataError) as caught:
+        read_source(str(folder), split="train")
+    assert f"{folder}: the only data file, test.jsonl, is named for split 'test', not for the split 'train'" \
+        in caught.value.message
+    assert str(lone) in caught.value.hint
+    assert read_source(str(folder), split="test").files == [lone]
+    assert read_source(str(folder)).files == [lone]  # no split asked for: the lone file is it
+    # MedMCQA's own release names its validation file dev.json: it is read for validation, refused for train
+    lone.rename(folder / "dev.json")
+    assert read_source(str(folder), split="validation").files == [folder / "dev.json"]
+    with pytest.raises(DataError, match="dev.json, is named for split 'validation', not for the split 'test'"):
+        read_source(str(folder), split="test")
+    # a lone file whose name names no split is read for whatever split is asked
+    (folder / "dev.json").rename(folder / "US_qbank.jsonl")
+    assert read_source(str(folder), split="train").files == [folder / "US_qbank.jsonl"]
+    # nor is a split's name inside another word one ("latest" does not name "test")
+    (folder / "US_qbank.jsonl").rename(folder / "latest.jsonl")
+    assert read_source(str(folder), split="train").files == [folder / "latest.jsonl"]
+    # a subfolder inside the folder names its split as well
+    (folder / "test").mkdir()
+    (folder / "latest.jsonl").rename(folder / "test" / "questions.jsonl")
+    with pytest.raises(DataError, match=r"the only data file, test/questions.jsonl, is named for split 'test'"):
+        read_source(str(folder), split="train")
+
+
 def test_missing_source_and_offline_hub(tmp_path):
     with pytest.raises(DataError, match="is not a file or folder"):
         read_source(str(tmp_path / "nope.jsonl"))
@@ -308,7 +395,7 @@ def test_missing_source_and_offline_hub(tmp_path):
 
 
 def test_every_builtin_demo_file_loads_in_its_own_format():
-    expected = {"medqa": ("generic", 64), "medxpertqa": ("medxpertqa", 64), "medmcqa": ("medmcqa", 14),
+    expected = {"medqa": ("generic", 64), "medxpertqa": ("medxpertqa", 64), "medmcqa": ("medmcqa", 16),
                 "pubmedqa": ("pubmedqa", 12), "mmlu_pro": ("mmlu_pro", 12), "gpqa": ("gpqa", 10),
                 "omnimedvqa": ("omnimedvqa", 80)}  # generated with its images on first use
     assert set(builtin_files()) == set(expected)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from medr1_cli.data.curriculum import order, read_grading_file, with_difficulty
-from medr1_cli.data.decontam import EvalIndex
+from medr1_cli.data.decontam import EvalIndex, Item
 from medr1_cli.data.mixes import pick
 from medr1_cli.data.prepare import prepare_data
-from medr1_cli.data.record import Metadata, QARecord
+from medr1_cli.data.record import Metadata, QARecord, content_id
 from medr1_cli.data.synthetic import write_medqa, write_medxpertqa
 from medr1_cli.errors import ConfigError, DataError
 from medr1_cli.resolution import resolve_config
@@ -109,8 +109,9 @@ STOCK = "which of the following is the most appropriate next step in management 
 
 def test_exact_and_ngram_overlap():
     long_question = " ".join(f"word{i}" for i in range(40)) + " " + STOCK
-    index = EvalIndex([("medmcqa.jsonl", [record(1, "medmcqa", question="What is the DRUG of choice?"),
-                                           record(2, "medmcqa", question=long_question)])], n=13)
+    evaluated = [record(1, "medmcqa", question="What is the DRUG of choice?"),
+                 record(2, "medmcqa", question=long_question)]
+    index = EvalIndex([(Item.of(r, ("/data/medmcqa/dev.json",), ()), r) for r in evaluated], n=13)
     assert index.find(record(9, question="what is the drug of choice")).kind == "exact"
     # A copy with a changed number keeps most of its 13-grams.
     copy = long_question.replace("word20", "word999")
@@ -121,10 +122,24 @@ def test_exact_and_ngram_overlap():
     assert index.find(record(11, question=unrelated)) is None
     assert index.find(record(12, question=" ".join(f"word{i}" for i in range(12)))) is None  # 12 words, no exact
     assert index.find(record(13, question="an unrelated question")) is None
-    # An item of the evaluation set itself, read as a training source from the same file, is not a copy ...
-    assert index.find(record(2, "medmcqa", question=long_question), "medmcqa.jsonl") is None
-    # ... but the same question from another file is.
-    assert index.find(record(2, "medmcqa", question=long_question), "other.jsonl").eval_id == "medmcqa-0002"
+    # An item of the evaluation set itself, read as a training source, is not a copy: the same benchmark's
+    # item with the same id, from whichever file (a local copy of a Hub set holds the same items) ...
+    itself = record(2, "medmcqa", question=long_question)
+    assert index.find(itself, Item.of(itself, ("/data/medmcqa/dev.json",), ())) is None
+    assert index.find(itself, Item.of(itself, ("openlifescienceai/medmcqa", "[validation]"), ())) is None
+    # ... but the question under another id, or in another benchmark's source, is a copy.
+    for other in (record(3, "medmcqa", question=long_question), record(2, "medqa", question=long_question)):
+        assert index.find(other, Item.of(other, ("/data/medmcqa/dev.json",), ())).eval_id == "medmcqa-0002"
+
+
+def test_content_ids_are_the_same_item_only_in_the_same_file():
+    # MedQA has no ids: a question's id comes from its text, so a verbatim copy elsewhere has the same
+    # id, and only being read from the same file makes it the item itself.
+    item = QARecord(id=content_id("medqa", "Which drug reverses heparin?", "Vitamin K", "Protamine"), source="medqa",
+                    question="Which drug reverses heparin?", options={"A": "Vitamin K", "B": "Protamine"}, answer="B")
+    index = EvalIndex([(Item.of(item, ("/data/medqa/test.jsonl",), {item.id}), item)])
+    assert index.find(item, Item.of(item, ("/data/medqa/test.jsonl",), {item.id})) is None
+    assert index.find(item, Item.of(item, ("/data/medqa/train.jsonl",), {item.id})).eval_id == item.id
 
 
 # ------------------------------------------------------------------------------ the pipeline
@@ -302,6 +317,40 @@ def test_a_source_that_is_also_an_evaluation_set_is_not_its_own_contamination(tm
     assert result.manifest["sources"]["extra"]["benchmark"] == "medqa"
     assert any("data.sources.extra names no benchmark" in w for w in result.manifest["warnings"])
     assert len(result.manifest["sources"]["demo-medxpertqa"]["chosen"]) == 16
+
+
+def test_a_source_that_is_also_an_evaluation_set_is_itself_under_any_spelling(tmp_path, monkeypatch):
+    # The docs' own advice: eval.data.medxpertqa at a local copy while data.sources.medxpertqa stays at the
+    # Hub id — or the same file spelled two ways. Each item is itself, whichever spelling read it.
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "MedXpertQA" / "Text"
+    folder.mkdir(parents=True)
+    xpert = write_medxpertqa(folder / "test.jsonl", 60, seed=3)
+    copy = tmp_path / "elsewhere" / "medxpertqa_test.jsonl"  # what the Hub's rows are: the same items, elsewhere
+    copy.parent.mkdir()
+    copy.write_bytes(xpert.read_bytes())
+    row = json.loads(xpert.read_text().splitlines()[5])
+    leak = {"question": row["question"].split(" Answer Choices:")[0], "options": {"A": "x", "B": "y"},
+            "answer_idx": "A"}
+    extra = tmp_path / "extra.jsonl"
+    unrelated = {**leak, "question": "An unrelated question on iron?"}
+    extra.write_text(json.dumps(leak) + "\n" + json.dumps(unrelated) + "\n")
+    base = ["data.dataset=own", "data.mixes={own: {medxpertqa: 30}}", "data.max_prompt_tokens=null",
+            "data.on_overlap=error"]
+    for source, evaluated in ((str(xpert), "./MedXpertQA/Text/test.jsonl"), ("MedXpertQA/Text/test.jsonl", str(xpert)),
+                              ("./MedXpertQA/Text/../Text/test.jsonl", "MedXpertQA/Text"), (str(xpert), str(copy))):
+        result = prepare_data(demo_config(tmp_path / "out", *base, f"data.sources.medxpertqa={source}",
+                                          f"eval.data.medxpertqa={evaluated}"))
+        assert result.rows == 30 and result.manifest["decontamination"]["dropped"] == 0, (source, evaluated)
+        assert len(result.manifest["sources"]["medxpertqa"]["held_out"]) == 30
+    # a genuine copy of an evaluation question in another source is still caught
+    caught = prepare_data(demo_config(tmp_path / "out", "data.dataset=own", "data.max_prompt_tokens=null",
+                                      "data.mixes={own: {medxpertqa: 30, extra-medqa: all}}",
+                                      f"data.sources.medxpertqa={xpert}", f"data.sources.extra-medqa={extra}",
+                                      f"eval.data.medxpertqa={copy}"))
+    dropped = [(d["source"], d["detail"]) for d in caught.manifest["dropped"]]
+    assert dropped == [("medqa", f"exact match with {row['id']}")]
+    assert caught.rows == 31
 
 
 @pytest.mark.parametrize("dataset", ["demo", "omnimedvqa"])

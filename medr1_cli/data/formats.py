@@ -8,10 +8,12 @@ HuatuoGPT-o1's split files, many Hub mirrors — holds any benchmark's questions
 its benchmark per group. A file's layout is detected from its first row (`data.formats.<source>`
 forces one).
 
-Rows a benchmark legitimately leaves out (MedMCQA multi-answer questions, MMLU-Pro categories outside
-the medical ones) are skipped and counted. Rows that are wrong — a missing field, an answer that is
-not an option, a value of the wrong type — are *defects*: every defect of a file is reported at once
-with its file and line, or, with `on_bad_item: skip`, skipped and counted by reason.
+Rows outside a benchmark's medical subset (MMLU-Pro categories and GPQA domains not selected) are
+skipped and counted; every other row is a question, counted as its owners count it (MedMCQA's
+`choice_type: multi` rows have one correct option, `cop`, and are kept). Rows that are wrong — a
+missing field, an answer that is not an option (or is MMLU-Pro's "N/A" padding), a value of the wrong
+type — are *defects*: every defect of a file is reported at once with its file and line, or, with
+`on_bad_item: skip`, skipped and counted by reason.
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ class Loaded:
     skipped: Counter = field(default_factory=Counter)  # reason -> count
     notes: dict[str, list[str]] = field(default_factory=dict)  # repairs made -> where (file:line)
     benchmark: str | None = None  # what the records are (None: the bundle's several benchmarks)
+    # ids made from the question's own text, not given by the release: a verbatim copy in another file
+    # has the same id, so such an id cannot tell an item from its copy (decontamination asks)
+    by_content: set[str] = field(default_factory=set)
 
     def note_lines(self, shown: int = 3) -> list[str]:
         return [f"{reason}: {len(wheres)} row(s) ({', '.join(wheres[:shown])}{', …' if len(wheres) > shown else ''})"
@@ -85,9 +90,15 @@ class ParseContext:
     skipped: Counter
     notes: dict[str, list[str]]
     state: Any = None  # what the layout worked out from the whole file (MedMCQA's cop base, PubMedQA's test labels)
+    by_content: set[str] = field(default_factory=set)  # Loaded.by_content
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] += 1
+
+    def named_by_content(self, record_id: str) -> str:
+        """`record_id`, made from the content (the row has no id of its own), remembered as such."""
+        self.by_content.add(record_id)
+        return record_id
 
     def note(self, reason: str, row: RawRow) -> None:
         self.notes.setdefault(reason, []).append(row.where)
@@ -184,14 +195,14 @@ def _question_without_choices(row: RawRow, question: str, choices: dict[str, str
 _NATIVE_ID_PREFIX = {"medmcqa": "", "medxpertqa": "", "pubmedqa": "pubmedqa-", "mmlu_pro": "mmlu_pro-", "gpqa": "gpqa-"}
 
 
-def _generic_id(benchmark: str, data: dict, question: str, choices: dict[str, str]) -> str:
+def _generic_id(benchmark: str, data: dict, question: str, choices: dict[str, str], ctx: ParseContext) -> str:
     given = _text(data.get("id"))
     if benchmark in _NATIVE_ID_PREFIX:
         native = given or _text(data.get("realidx"))
         if native:
             prefix = _NATIVE_ID_PREFIX[benchmark]
             return native if native.startswith(prefix) else prefix + native
-    return given or content_id(benchmark, question, *choices.values())
+    return given or ctx.named_by_content(content_id(benchmark, question, *choices.values()))
 
 
 def _generic_metadata(benchmark: str, data: dict) -> Metadata:
@@ -215,13 +226,14 @@ def _parse_generic(row: RawRow, data: dict, ctx: ParseContext) -> QARecord | Non
         if category and category not in {c.lower() for c in ctx.options.mmlu_pro_categories}:
             ctx.skip(f"category not selected ({category})")
             return None
-        choices = _letter_options([t for t in choices.values() if t not in ("", "N/A")])
-    letter = _answer_letter(data["answer_idx"], "answer_idx", choices)
+        choices, letter = _without_padding(list(choices.values()), _gold_position(data, "answer_idx", choices))
+    else:
+        letter = _answer_letter(data["answer_idx"], "answer_idx", choices)
     question = _question_without_choices(row, _text(data["question"]), choices, ctx)
     if not question:
         raise RowDefect("'question' is empty", "empty question")
     return QARecord(
-        id=_generic_id(benchmark, data, question, choices), source=benchmark, question=question, options=choices,
+        id=_generic_id(benchmark, data, question, choices, ctx), source=benchmark, question=question, options=choices,
         answer=letter, metadata=_generic_metadata(benchmark, data),
     )
 
@@ -234,7 +246,7 @@ def _parse_medqa_hf(row: RawRow, data: dict, ctx: ParseContext) -> QARecord | No
     question = " ".join(_text(data.get(k)) for k in ("sent1", "sent2") if _text(data.get(k)))
     # the -hf release's `id` is a row position (test-00000): MedQA questions are named by content everywhere
     return QARecord(
-        id=content_id("medqa", question, *choices.values()),
+        id=ctx.named_by_content(content_id("medqa", question, *choices.values())),
         source="medqa", question=question, options=choices, answer=LETTERS[label],
     )
 
@@ -263,9 +275,8 @@ def _medmcqa_base(rows: list[RawRow], options: LoadOptions) -> int:
 
 
 def _parse_medmcqa(row: RawRow, data: dict, ctx: ParseContext) -> QARecord | None:
-    if _text(data.get("choice_type")).lower() == "multi":
-        ctx.skip("multi-answer question (choice_type: multi)")
-        return None
+    # `choice_type: multi` rows are kept: they too have one correct option (`cop`), and MedMCQA's
+    # owners, the HuatuoGPT-o1 bundle and lm-eval all count them (validation = 4,183 rows with them).
     base = ctx.state
     choices = _letter_options([data[k] for k in ("opa", "opb", "opc", "opd")])
     cop = data["cop"]
@@ -274,7 +285,7 @@ def _parse_medmcqa(row: RawRow, data: dict, ctx: ParseContext) -> QARecord | Non
         raise RowDefect(f"cop {cop!r} is not a valid {base}-based option index", "answer not among the options")
     question = _text(data["question"])
     return QARecord(
-        id=_text(data.get("id")) or content_id("medmcqa", question, *choices.values()),
+        id=_text(data.get("id")) or ctx.named_by_content(content_id("medmcqa", question, *choices.values())),
         source="medmcqa", question=question, options=choices, answer=LETTERS[index],
         metadata=Metadata(subject=_text(data.get("subject_name")) or None, topic=_text(data.get("topic_name")) or None),
     )
@@ -299,7 +310,7 @@ def _pubmedqa_record(row: RawRow, pmid: str, question_text, decision, contexts, 
     )
     question = f"Context:\n{context}\n\nQuestion: {_text(question_text)}" if context else _text(question_text)
     return QARecord(
-        id=f"pubmedqa-{pmid}" if pmid else content_id("pubmedqa", question),
+        id=f"pubmedqa-{pmid}" if pmid else ctx.named_by_content(content_id("pubmedqa", question)),
         source="pubmedqa", question=question, options=dict(PUBMEDQA_OPTIONS), answer=letter,
         metadata=Metadata(split=("test" if pmid in test_labels else None) if test_labels else None),
     )
@@ -337,6 +348,36 @@ def _pubmedqa_test_labels(rows: list[RawRow], options: LoadOptions) -> dict[str,
 
 
 # --------------------------------------------------------------------------------- MMLU-Pro
+_PADDING = ("", "N/A")  # MMLU-Pro pads short option lists with "N/A"; they are not options
+
+
+def _gold_position(data: dict, letter_field: str, choices: dict[str, str]) -> int:
+    """Where the gold option sits in the release's own option list, before any padding is cut:
+    `answer_index` where the row has it, else its answer letter's place."""
+    letter = _answer_letter(data[letter_field], letter_field, choices)
+    position = list(choices).index(letter)
+    index = data.get("answer_index")
+    if index is None:
+        return position
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(choices):
+        raise RowDefect(f"answer_index {index!r} is not an index of the {len(choices)} options",
+                        "answer not among the options")
+    if index != position:  # two golds: which one the owners score cannot be told
+        raise RowDefect(f"{letter_field} {letter!r} and answer_index {index} (option {list(choices)[index]}) disagree",
+                        "answer and answer_index disagree")
+    return index
+
+
+def _without_padding(texts: list[str], gold: int) -> tuple[dict[str, str], str]:
+    """The options without MMLU-Pro's "N/A" padding, re-lettered, and the gold's new letter: the options
+    after a cut one move up a letter, so the gold is followed by its place in the list, not its old letter."""
+    if texts[gold] in _PADDING:
+        raise RowDefect(f"the answer, option {LETTERS[gold]}, is {texts[gold]!r}: padding, not an option",
+                        "answer is an N/A or empty option")
+    kept = [i for i, text in enumerate(texts) if text not in _PADDING]
+    return _letter_options([texts[i] for i in kept]), LETTERS[kept.index(gold)]
+
+
 def _parse_mmlu_pro(row: RawRow, data: dict, ctx: ParseContext) -> QARecord | None:
     category = _text(data["category"]).lower()
     if category not in {c.lower() for c in ctx.options.mmlu_pro_categories}:
@@ -345,8 +386,8 @@ def _parse_mmlu_pro(row: RawRow, data: dict, ctx: ParseContext) -> QARecord | No
     if not isinstance(data["options"], list):
         raise RowDefect(f"'options' is a {type(data['options']).__name__}; MMLU-Pro rows hold a list",
                         "options not readable")
-    choices = _letter_options([o for o in data["options"] if _text(o) not in ("", "N/A")])
-    letter = _answer_letter(data["answer"], "answer", choices)
+    listed = _letter_options(data["options"])  # the release's own letters, padding included
+    choices, letter = _without_padding(list(listed.values()), _gold_position(data, "answer", listed))
     return QARecord(
         id=f"mmlu_pro-{_text(data['question_id'])}", source="mmlu_pro", question=_text(data["question"]),
         options=choices, answer=letter, metadata=Metadata(category=category, subject=_text(data.get("src")) or None),
@@ -359,7 +400,10 @@ def _parse_gpqa(row: RawRow, data: dict, ctx: ParseContext) -> QARecord | None:
     if domain.lower() not in {d.lower() for d in ctx.options.gpqa_domains}:
         ctx.skip(f"domain not selected ({domain})")
         return None
-    record_id = _text(data.get("Record ID")) or content_id("gpqa", _text(data["Question"]))
+    given = _text(data.get("Record ID"))
+    record_id = given or content_id("gpqa", _text(data["Question"]))
+    if not given:
+        ctx.named_by_content(f"gpqa-{record_id}")
     correct = _text(data["Correct Answer"])
     texts = [correct, *(_text(data[f"Incorrect Answer {i}"]) for i in (1, 2, 3))]
     # Seeded by the question's own id: the order does not depend on the file's row order.
@@ -517,7 +561,8 @@ def load_records(
     records = _unique(parsed, ctx, defects, keep_duplicates)
     _report_defects(source, fmt, defects, ctx)
     several = fmt.name == "huatuo-bundle" and benchmark is None
-    return Loaded(records, fmt.name, ctx.skipped, ctx.notes, benchmark=None if several else ctx.benchmark)
+    return Loaded(records, fmt.name, ctx.skipped, ctx.notes, benchmark=None if several else ctx.benchmark,
+                  by_content={record.id for record in records if question_id(record.id) in ctx.by_content})
 
 
 def _forced(source: RawSource, fmt: Format) -> Format:

@@ -24,7 +24,7 @@ from medr1_cli import __version__
 from medr1_cli.benchmarks import BENCHMARKS
 from medr1_cli.config import Medr1Config
 from medr1_cli.data.curriculum import Grading, order, read_grading_file, with_difficulty
-from medr1_cli.data.decontam import EvalIndex
+from medr1_cli.data.decontam import EvalIndex, Item, Origin
 from medr1_cli.data.formats import Loaded, LoadOptions, benchmark_of_source, load_records
 from medr1_cli.data.mixes import pick
 from medr1_cli.data.prepared import row_of, write_prepared
@@ -32,7 +32,7 @@ from medr1_cli.data.prompts import build_prompt
 from medr1_cli.data.record import QARecord
 from medr1_cli.data.sources import RawSource, read_source
 from medr1_cli.errors import DataError
-from medr1_cli.fsutil import atomic_directory, check_writable_folder
+from medr1_cli.fsutil import atomic_directory, check_not_training_outputs, check_writable_folder
 from medr1_cli.layout import DATASET_DIR, JSONL_NAME, MANIFEST_NAME, RESOLVED_CONFIG_NAME, VQA_PREPARED_DIR
 from medr1_cli.models import resolve_model_path
 from medr1_cli.models.loading import load_tokenizer
@@ -94,6 +94,9 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
     console = console or Console(highlight=False)
     data = config.data
     check_writable_folder(prepared_folder(config), "data.output_dir")
+    check_not_training_outputs(prepared_folder(config), "data.output_dir", flag="-o", name="data",
+                               run_dir=config.train.output_dir, why="prepare-data replaces that folder whole, with "
+                               "everything in it", hint="choose another data.output_dir (-o) or another dataset name")
     if data.is_vqa:
         return _prepare_vqa(config, console)
     started = time.perf_counter()
@@ -101,6 +104,7 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
     options = load_options(config)
     reports: dict[str, SourceReport] = {}
     pools: dict[str, list[QARecord]] = {}
+    read_from: dict[str, tuple[Origin, set[str]]] = {}  # each source's origin and content-made ids, for Item.of
 
     with console.status("reading sources …"):
         for name in mix:
@@ -116,6 +120,7 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
                 stratified_by=data.holdout.get(name), benchmark=loaded.benchmark, notes=loaded.note_lines(),
             )
             pools[name] = loaded.records
+            read_from[name] = (raw.origin(), loaded.by_content)
     console.print(f"[green]✓[/] read {len(mix)} source(s): {sum(len(p) for p in pools.values())} questions")
 
     index, eval_sets = _evaluation_index(config, options, console)
@@ -139,11 +144,12 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
     for name, amount in mix.items():
         report, pool = reports[name], pools[name]
 
-        def accept(candidates: list[QARecord], report: SourceReport = report) -> list[bool]:
+        def accept(candidates: list[QARecord], report: SourceReport = report, name: str = name) -> list[bool]:
             verdicts = []
             counts = prompt_tokens(candidates) if prompt_tokens else [None] * len(candidates)
             for record, count in zip(candidates, counts, strict=True):
-                overlap = index.find(record, report.spec) if index and data.on_overlap == "drop" else None
+                overlap = index.find(record, Item.of(record, *read_from[name])) \
+                    if index and data.on_overlap == "drop" else None
                 rate = grading.rates.get(record.id) if grading is not None and band else None
                 if rate is not None and not band[0] <= rate <= band[1]:
                     report.dropped_pass_rate += 1
@@ -176,8 +182,8 @@ def prepare_data(config: Medr1Config, console: Console | None = None) -> Prepare
             report.pass_rates = _band_counts(pool, grading.rates, band)
 
     if index and data.on_overlap in ("error", "warn"):
-        spec_of = {r.id: reports[name].spec for name, records in chosen_by_source.items() for r in records}
-        overlapping = [(r, hit) for r in chosen_all if (hit := index.find(r, spec_of[r.id]))]
+        overlapping = [(r, hit) for name, records in chosen_by_source.items() for r in records
+                       if (hit := index.find(r, Item.of(r, *read_from[name])))]
         if overlapping and data.on_overlap == "error":
             listed = "; ".join(f"{r.id} ({hit.kind} match with {hit.eval_id})" for r, hit in overlapping[:10])
             raise DataError(
@@ -308,7 +314,7 @@ def _evaluation_index(config: Medr1Config, options: LoadOptions, console: Consol
     (MedXpertQA) is indexed too: its own items do not count against themselves, but a copy of one
     of them in another source does."""
     described: dict[str, Any] = {}
-    sets: list[tuple[str, list[QARecord]]] = []
+    items: list[tuple[Item, QARecord]] = []
     with console.status("indexing evaluation sets …"):
         for bench, spec in config.eval.data.items():
             benchmark = BENCHMARKS[bench]
@@ -317,12 +323,12 @@ def _evaluation_index(config: Medr1Config, options: LoadOptions, console: Consol
                 loaded = load_records(raw, options=options, benchmark=benchmark.record_source)
             except DataError as err:
                 raise DataError(f"eval.data.{bench}: {err.message}", hint=err.hint) from None
-            sets.append((spec, loaded.records))
+            # which item each is: by benchmark and id, not by how eval.data spells the file (Item)
+            items += [(Item.of(record, raw.origin(), loaded.by_content), record) for record in loaded.records]
             described[bench] = {"spec": spec, "format": loaded.format, "items": len(loaded.records),
                                 "inputs": raw.fingerprints() if raw.files else [{"hub": raw.hub}]}
         index = (
-            EvalIndex(sets, n=config.data.overlap_ngram, min_share=config.data.overlap_min_share)
-            if any(records for _, records in sets) else None
+            EvalIndex(items, n=config.data.overlap_ngram, min_share=config.data.overlap_min_share) if items else None
         )
     if index:
         console.print(f"[green]✓[/] indexed {index.size} evaluation questions from {len(described)} set(s)")

@@ -25,6 +25,8 @@ AUXILIARY_FILES = ("test_ground_truth.json",)
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+(?::[\w.-]+)?$")
 # Releases name their validation file differently (MedMCQA's own release: dev.json; the Hub: validation).
 _SPLIT_SPELLINGS = {"validation": ("validation", "dev", "val")}
+# The splits a file's name can name, for telling a lone file of one split from the split asked for.
+_KNOWN_SPLITS = ("train", "test", "validation")
 
 
 @dataclass
@@ -33,6 +35,13 @@ class RawSource:
     rows: list[RawRow]
     files: list[Path] = field(default_factory=list)  # local files read, for the manifest's checksums
     hub: str | None = None
+    split: str | None = None  # the split read, where the files or Hub id hold several
+
+    def origin(self) -> tuple[str, ...]:
+        """What was read, however the spec spells it (`./a.jsonl`, `a.jsonl`, the folder around it): the
+        resolved files, or the Hub id, and the split where those hold several."""
+        read = tuple(str(path.resolve()) for path in self.files) or (self.hub or self.spec,)
+        return (*read, f"[{self.split}]") if self.split else read
 
     def fingerprints(self) -> list[dict[str, Any]]:
         return [{"path": str(p), "sha256": sha256_file(p), "bytes": p.stat().st_size} for p in self.files]
@@ -88,9 +97,9 @@ def _pick_file(folder: Path, split: str | None) -> Path:
     if not candidates:
         raise DataError(f"{folder}: no data files ({', '.join(DATA_SUFFIXES)}) in this folder")
     if len(candidates) == 1:
-        return candidates[0]
+        return _lone_file(candidates[0], folder, split)
     for spelling in _SPLIT_SPELLINGS.get(split, (split,)) if split else ():
-        matching = [p for p in candidates if re.search(rf"(^|[^a-z]){re.escape(spelling)}([^a-z]|$)", p.stem.lower())]
+        matching = [p for p in candidates if _names(p.stem, spelling)]
         if len(matching) == 1:
             return matching[0]
         if len(matching) > 1:
@@ -99,6 +108,35 @@ def _pick_file(folder: Path, split: str | None) -> Path:
     listed = ", ".join(str(p.relative_to(folder)) for p in candidates[:12])
     wanted = f"for split '{split}' " if split else ""
     raise DataError(f"{folder}: cannot tell which file to read {wanted}among {listed}; name the file instead")
+
+
+def _names(name: str, spelling: str) -> bool:
+    """Whether `name` holds `spelling` as a word of its own (`phrases_no_exclude_train`, not `latest`)."""
+    return re.search(rf"(^|[^a-z]){re.escape(spelling)}([^a-z]|$)", name.lower()) is not None
+
+
+def _split_of(name: str) -> str:
+    """The split a name stands for: `dev` and `val` are validation."""
+    return next((known for known, spellings in _SPLIT_SPELLINGS.items() if name.lower() in spellings), name.lower())
+
+
+def _lone_file(path: Path, folder: Path, split: str | None) -> Path:
+    """A folder's only data file is read for the split asked unless its name names other splits only: a
+    folder holding just MedQA's test.jsonl, read as the train split, would train the model on its test set."""
+    if not split:
+        return path
+    wanted = _split_of(split)
+    # the subfolders it sits in count too (a folder holding only test/questions.jsonl)
+    name = str(path.relative_to(folder).with_suffix(""))
+    named = [known for known in _KNOWN_SPLITS if any(_names(name, s) for s in _SPLIT_SPELLINGS.get(known, (known,)))]
+    if not named or wanted in named:
+        return path
+    raise DataError(
+        f"{folder}: the only data file, {path.relative_to(folder)}, is named for split '{' / '.join(named)}', not for "
+        f"the split '{split}' that is read here",
+        hint=f"if {path.name} really is the {split} data, name the file itself ({path}) instead of its folder; "
+        f"otherwise put the {split} file in the folder",
+    )
 
 
 def _read_files(spec: str, files: list[Path]) -> RawSource:
@@ -247,7 +285,7 @@ def _read_saved_dataset(spec: str, folder: Path, split: str | None) -> RawSource
         loaded = datasets.load_from_disk(str(folder))
     except Exception as err:  # datasets raises its own types for damaged folders
         raise DataError(f"{folder}: a saved dataset that cannot be read ({type(err).__name__}: {err})") from None
-    where = str(folder)
+    where, chosen = str(folder), None
     if isinstance(loaded, datasets.DatasetDict):
         names = [s for s in _SPLIT_SPELLINGS.get(split, (split,)) if s in loaded] if split else list(loaded)
         if split and not names:  # never another split in its place: a train split is not a test set
@@ -261,7 +299,8 @@ def _read_saved_dataset(spec: str, folder: Path, split: str | None) -> RawSource
     rows = [RawRow(f"{where} row {i}", dict(row)) for i, row in enumerate(loaded)]
     if not rows:
         raise DataError(f"{where}: no rows")
-    return RawSource(spec, rows, sorted(p for p in folder.rglob("*") if p.is_file()))
+    # a DatasetDict's files hold every split: the split read is part of what was read
+    return RawSource(spec, rows, sorted(p for p in folder.rglob("*") if p.is_file()), split=chosen)
 
 
 def _read_hub(spec: str, split: str | None) -> RawSource:
@@ -276,4 +315,5 @@ def _read_hub(spec: str, split: str | None) -> RawSource:
             f"could not load '{spec}' (split '{split}') from the Hugging Face Hub: {type(err).__name__}: {err}",
             hint="without network, point data.sources / eval.data at a local file or folder instead",
         ) from None
-    return RawSource(spec, [RawRow(f"{spec}[{split}] row {i}", dict(row)) for i, row in enumerate(dataset)], hub=spec)
+    return RawSource(spec, [RawRow(f"{spec}[{split}] row {i}", dict(row)) for i, row in enumerate(dataset)], hub=spec,
+                     split=split)
