@@ -32,6 +32,9 @@ class Benchmark:
     breakdown: tuple[str, ...] = ()  # Metadata fields results are broken down by
     vqa: tuple[str, str] | None = None  # (grouping, group): a Med-R1 test split written by prepare-data
     protocol: Protocol | None = None  # its owners' item selection, when a setting asks for one
+    # what local copies name its file, where the Hub's split name differs (PubMedQA's and GPQA's only Hub
+    # split is `train`, yet they are evaluation sets: MedAgents' and HuatuoGPT-o1's copies are test files)
+    file_splits: tuple[str, ...] = ()
 
     @property
     def record_source(self) -> str | None:
@@ -74,11 +77,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("medqa", "MedQA-USMLE", ("medqa",), ("GBaker/MedQA-USMLE-4-options",), "test",
                   "1273 (4-option test)", ("step",)),
         Benchmark("pubmedqa", "PubMedQA", ("pubmedqa",), ("qiaojin/PubMedQA:pqa_labeled",), "train",
-                  "1000 PQA-L (500 official test)", ("split",), protocol=pubmedqa_test_protocol),
+                  "1000 PQA-L (500 official test)", ("split",), protocol=pubmedqa_test_protocol, file_splits=("test",)),
         Benchmark("mmlu_pro_med", "MMLU-Pro Medical", ("mmlu_pro",), ("TIGER-Lab/MMLU-Pro",), "test",
                   "1535 (health 818 + biology 717)", ("category",)),
         Benchmark("gpqa_med", "GPQA Medical", ("gpqa",), ("Idavidrein/gpqa:gpqa_main",), "train",
-                  "78 (Biology of GPQA main)", ("subject",)),
+                  "78 (Biology of GPQA main)", ("subject",), file_splits=("test",)),
         Benchmark("medxpertqa", "MedXpertQA", ("medxpertqa",), ("TsinghuaC3I/MedXpertQA:Text",), "test",
                   "2450 (1861 Reasoning + 589 Understanding)", ("question_type", "medical_task", "body_system")),
         Benchmark("demo", "Demo (held out)", ("medqa", "medxpertqa"), ("builtin:medqa", "builtin:medxpertqa"),

@@ -385,6 +385,29 @@ def test_a_folder_with_one_file_of_another_split_is_not_read_for_the_split_asked
         read_source(str(folder), split="train")
 
 
+def test_an_evaluation_set_whose_hub_split_is_train_reads_its_test_file_from_a_folder(tmp_path):
+    # PubMedQA's labelled set is the Hub's `train` split; MedAgents' copy is a folder holding test.jsonl.
+    from medr1_cli.benchmarks import BENCHMARKS
+    from medr1_cli.evaluate.benchmark_data import load_benchmark
+    from medr1_cli.resolution import resolve_config
+
+    folder = tmp_path / "pubmedqa"
+    folder.mkdir()
+    rows = [{"question": f"Does treatment {i} help?", "options": {"A": "yes", "B": "no", "C": "maybe"},
+             "answer_idx": "A", "realidx": str(1000 + i)} for i in range(3)]
+    write_jsonl(folder / "test.jsonl", rows)
+    config = resolve_config("tiny", [f"eval.data.pubmedqa={folder}", f"data.output_dir={tmp_path / 'data'}"])
+    assert len(load_benchmark(BENCHMARKS["pubmedqa"], config, frozenset()).records) == 3
+    # beside a train file, the test file is the one read
+    write_jsonl(folder / "train.jsonl", rows[:1])
+    assert len(load_benchmark(BENCHMARKS["pubmedqa"], config, frozenset()).records) == 3
+    # a benchmark whose split is test still refuses a lone train file: it would score the training items
+    (folder / "test.jsonl").unlink()
+    medqa = resolve_config("tiny", [f"eval.data.medqa={folder}", f"data.output_dir={tmp_path / 'data'}"])
+    with pytest.raises(DataError, match="train.jsonl, is named for split 'train', not for the split 'test'"):
+        load_benchmark(BENCHMARKS["medqa"], medqa, frozenset())
+
+
 def test_missing_source_and_offline_hub(tmp_path):
     with pytest.raises(DataError, match="is not a file or folder"):
         read_source(str(tmp_path / "nope.jsonl"))

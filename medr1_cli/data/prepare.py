@@ -319,7 +319,8 @@ def _evaluation_index(config: Medr1Config, options: LoadOptions, console: Consol
         for bench, spec in config.eval.data.items():
             benchmark = BENCHMARKS[bench]
             try:
-                raw = read_source(spec, split=benchmark.split)  # the split evaluate will score
+                # the split evaluate will score
+                raw = read_source(spec, split=benchmark.split, file_splits=benchmark.file_splits)
                 loaded = load_records(raw, options=options, benchmark=benchmark.record_source)
             except DataError as err:
                 raise DataError(f"eval.data.{bench}: {err.message}", hint=err.hint) from None

@@ -68,8 +68,10 @@ def _builtin_file(name: str) -> Path:
     return builtin_files()[name]
 
 
-def read_source(spec: str, *, split: str | None = None) -> RawSource:
-    """Rows of `spec`: a data file, a folder (the file for `split` in it), `builtin:NAME`, or a Hub id."""
+def read_source(spec: str, *, split: str | None = None, file_splits: tuple[str, ...] = ()) -> RawSource:
+    """Rows of `spec`: a data file, a folder (the file for `split` in it), `builtin:NAME`, or a Hub id.
+    `file_splits`: what local copies name that split's file, tried first in a folder, where it differs
+    from the Hub's name (PubMedQA's labelled set is the Hub's `train` split, a test file everywhere else)."""
     if spec.startswith(BUILTIN_PREFIX):
         name = spec.removeprefix(BUILTIN_PREFIX)
         files = builtin_files()
@@ -80,7 +82,7 @@ def read_source(spec: str, *, split: str | None = None) -> RawSource:
     if path.is_dir() and _saved_dataset(path):
         return _read_saved_dataset(spec, path, split)
     if path.is_dir():
-        return _read_files(spec, [_pick_file(path, split)])
+        return _read_files(spec, [_pick_file(path, split, file_splits)])
     if path.is_file():
         return _read_files(spec, [path])
     # `data/medqa.jsonl` also has the shape owner/name: a data file's suffix says it is a missing file
@@ -89,7 +91,7 @@ def read_source(spec: str, *, split: str | None = None) -> RawSource:
     raise DataError(f"data source '{spec}' is not a file or folder, and does not look like a Hub id (owner/name)")
 
 
-def _pick_file(folder: Path, split: str | None) -> Path:
+def _pick_file(folder: Path, split: str | None, file_splits: tuple[str, ...] = ()) -> Path:
     candidates = sorted(
         p for p in folder.rglob("*")
         if p.is_file() and p.suffix in DATA_SUFFIXES and p.name not in AUXILIARY_FILES
@@ -97,8 +99,9 @@ def _pick_file(folder: Path, split: str | None) -> Path:
     if not candidates:
         raise DataError(f"{folder}: no data files ({', '.join(DATA_SUFFIXES)}) in this folder")
     if len(candidates) == 1:
-        return _lone_file(candidates[0], folder, split)
-    for spelling in _SPLIT_SPELLINGS.get(split, (split,)) if split else ():
+        return _lone_file(candidates[0], folder, split, file_splits)
+    names = (*file_splits, split) if split else ()
+    for spelling in (s for name in names for s in _SPLIT_SPELLINGS.get(name, (name,))):
         matching = [p for p in candidates if _names(p.stem, spelling)]
         if len(matching) == 1:
             return matching[0]
@@ -120,16 +123,16 @@ def _split_of(name: str) -> str:
     return next((known for known, spellings in _SPLIT_SPELLINGS.items() if name.lower() in spellings), name.lower())
 
 
-def _lone_file(path: Path, folder: Path, split: str | None) -> Path:
+def _lone_file(path: Path, folder: Path, split: str | None, file_splits: tuple[str, ...] = ()) -> Path:
     """A folder's only data file is read for the split asked unless its name names other splits only: a
     folder holding just MedQA's test.jsonl, read as the train split, would train the model on its test set."""
     if not split:
         return path
-    wanted = _split_of(split)
+    wanted = {_split_of(name) for name in (split, *file_splits)}
     # the subfolders it sits in count too (a folder holding only test/questions.jsonl)
     name = str(path.relative_to(folder).with_suffix(""))
     named = [known for known in _KNOWN_SPLITS if any(_names(name, s) for s in _SPLIT_SPELLINGS.get(known, (known,)))]
-    if not named or wanted in named:
+    if not named or wanted & set(named):
         return path
     raise DataError(
         f"{folder}: the only data file, {path.relative_to(folder)}, is named for split '{' / '.join(named)}', not for "

@@ -125,7 +125,7 @@ def load_benchmark(benchmark: Benchmark, config: Medr1Config, exclude: frozenset
     repairs: list[str] = []
     for spec in specs:
         try:
-            raw = read_source(spec, split=benchmark.split)
+            raw = read_source(spec, split=benchmark.split, file_splits=benchmark.file_splits)
         except DataError as err:
             local = Path(spec).expanduser().exists()
             raise DataError(f"benchmark '{benchmark.name}': {err.message}",
