@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from medr1_cli.config import Medr1Config
-from medr1_cli.fsutil import atomic_write_text
+from medr1_cli.fsutil import atomic_write_text, check_not_training_outputs
 from medr1_cli.layout import MODEL_CHECK_JSON
 
 # A question written for this check; any instruction-tuned model should produce readable text.
@@ -165,6 +165,7 @@ STAGES = [
 def run_demo(config: Medr1Config, root: Path, console: Console | None = None) -> list[tuple[str, str, str]]:
     """Run every landed stage in order; return (stage, status, detail) rows as printed."""
     console = console or Console(highlight=False)
+    check_not_training_outputs(root, "--output-dir", flag="-o", name="demo")
     root.mkdir(parents=True, exist_ok=True)
     config_path = config.write_beside(root)
     console.print(f"[bold]medr1 demo[/] — outputs under [cyan]{escape(str(root))}[/]")

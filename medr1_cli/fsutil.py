@@ -11,6 +11,17 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from medr1_cli.errors import ConfigError
+from medr1_cli.layout import (
+    ACCELERATE_CONFIG_NAME,
+    OLD_ROLLOUTS_RANK_NAME,
+    RESOLVED_CONFIG_NAME,
+    ROLLOUTS_NAME,
+    ROLLOUTS_RANK_NAME,
+    SERVER_LOG_NAME,
+    TRAINER_STATE,
+    TRAINING_CONFIG_NAME,
+    checkpoint_step,
+)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -102,6 +113,62 @@ def check_writable_folder(path: str | os.PathLike, setting: str) -> Path:
         raise ConfigError(f"{setting}: cannot write in {parent} ({err.strerror or err})",
                           hint="choose a folder you can write to") from None
     return path
+
+
+# Files only a training run writes in its folder (a checkpoint holds TRAINER_STATE too).
+RUN_FILES = (TRAINER_STATE, ROLLOUTS_NAME, ACCELERATE_CONFIG_NAME, SERVER_LOG_NAME)
+RUN_FILE_PATTERNS = (ROLLOUTS_RANK_NAME.format(rank="*"), OLD_ROLLOUTS_RANK_NAME.format(rank="*"))
+# Files that make a folder a model (a merged export, an adapter, a final save).
+MODEL_FILES = ("config.json", "adapter_config.json", TRAINING_CONFIG_NAME)
+
+
+def check_not_training_outputs(path: str | os.PathLike, setting: str, *, flag: str, name: str,
+                               run_dir: str | None = None, subject: str | None = None, why: str | None = None,
+                               hint: str | None = None) -> None:
+    """Refuse, before any work, an output folder that is a training run (the config's own train.output_dir
+    included), one of its checkpoints or a model folder. Commands write their resolved config there as
+    RESOLVED_CONFIG_NAME, which would replace the one the run trained with — the file resume, export,
+    analyze and `evaluate --baseline base` read back to learn what the run was — and mix their files
+    with the run's. `name`: the suggested folder of its own (<run>/<name>); `subject`, `why`, `hint`
+    replace the parts of the message a command words otherwise."""
+    folder = Path(path).expanduser()
+    found = _training_outputs(folder, run_dir)
+    if found is None:
+        return
+    what, model = found
+    if model:
+        instead = folder.parent / f"{folder.name}-{name}"
+        why = why or ("the outputs would mix with the model's files (and go with them wherever the folder is copied "
+                      "or uploaded)")
+    elif checkpoint_step(folder) is not None:
+        instead = folder.parent / f"{name}-{folder.name}"
+        why = why or (f"the {RESOLVED_CONFIG_NAME} written beside the outputs would be read as the config the "
+                      "checkpoint trained with (by resume, export and `evaluate --baseline base`), and TRL deletes old "
+                      "checkpoint folders whole")
+    else:
+        instead = folder / name
+        why = why or (f"the {RESOLVED_CONFIG_NAME} written beside the outputs would replace the config the run trained "
+                      "with, which resume, export, analyze and `evaluate --baseline base` read")
+    raise ConfigError(f"{subject or f'{setting}: {path}'} {what}: {why}",
+                      hint=hint or f"write into a folder of its own, e.g. {flag} {instead}")
+
+
+def _training_outputs(folder: Path, run_dir: str | None) -> tuple[str, bool] | None:
+    """What makes `folder` a training run, a checkpoint or a model, and whether it is a model only; None
+    for any other folder (an evaluation's, a fresh one)."""
+    if run_dir is not None and folder.resolve() == Path(run_dir).expanduser().resolve():
+        return "is train.output_dir, this config's training run folder", False
+    if not folder.is_dir():
+        return None
+    if checkpoint_step(folder) is not None and any((folder / f).is_file() for f in (TRAINER_STATE, *MODEL_FILES)):
+        return f"is a checkpoint of the training run {folder.parent}", False
+    held = [child.name for child in sorted(folder.iterdir()) if child.is_dir() and checkpoint_step(child) is not None]
+    held += [f for f in RUN_FILES if (folder / f).is_file()]
+    held += sorted(p.name for pattern in RUN_FILE_PATTERNS for p in folder.glob(pattern))
+    if held:
+        return f"is a training run folder (it holds {', '.join(held[:2])}{', …' if len(held) > 2 else ''})", False
+    model = [f for f in MODEL_FILES if (folder / f).is_file()]
+    return (f"holds a model ({model[0]})", True) if model else None
 
 
 def cache_dir() -> Path:

@@ -36,7 +36,7 @@ from medr1_cli.errors import ConfigError
 from medr1_cli.evaluate.generate import (
     CompletionStore, backend_for, model_fingerprint, sample_requests, settings_fingerprint, superseded_note,
 )
-from medr1_cli.fsutil import atomic_write_text, check_writable_folder
+from medr1_cli.fsutil import atomic_write_text, check_not_training_outputs, check_writable_folder
 from medr1_cli.layout import COMPLETIONS_NAME, GRADING_DIR
 from medr1_cli.models import describe_model_reference, resolve_model_path
 
@@ -99,6 +99,12 @@ def run_grade(config: Medr1Config, *, k: int, output: Path | None = None, limit:
                           f"{output / 'grading.jsonl' if output.is_dir() else output.with_suffix('.jsonl')}")
     store_folder = output.with_suffix("")  # grading/<dataset>/completions.jsonl beside grading/<dataset>.jsonl
     check_writable_folder(output.parent, "--output")
+    check_not_training_outputs(store_folder, "--output", flag="--output", name="grading",
+                               run_dir=config.train.output_dir,
+                               subject=f"--output {output}: its completion store would go in {store_folder}, which",
+                               why=f"its {COMPLETIONS_NAME} would sit among the run's files, where analyze reads that "
+                               "name as the run's rollout log (the name older runs gave it)",
+                               hint=f"give another grading file, e.g. --output {default_output(config)}")
     describe_model_reference(config.model.name_or_path, revision=config.model.revision)
     settings = grading_settings(config, k, store_folder)
     pools = candidates(config, limit)

@@ -66,6 +66,8 @@ def write_inputs(folder: Path) -> None:
     (folder / "run" / "checkpoint-3").mkdir(parents=True)
     (folder / "run" / "checkpoint-3" / "trainer_state.json").write_text("{}")
     (folder / "a_file").write_text("not a folder")
+    (folder / "exported").mkdir()
+    (folder / "exported" / "config.json").write_text('{"model_type": "qwen2"}')
 
 
 PREPARE = ("prepare-data", "-c", "tiny", "-o", "out")
@@ -81,6 +83,9 @@ CASES = [
     # ------------------------------------------------------------------------------ prepare-data
     ("prepare latin-1 file", (*PREPARE, *source("medqa", "latin1.jsonl")), ["in/latin1.jsonl:2: not UTF-8 text"]),
     ("prepare output is a file", ("prepare-data", "-c", "tiny", "-o", "in/a_file"), ["in/a_file is a file"]),
+    ("prepare into a training run", ("prepare-data", "-c", "tiny", "-o", "in", "-d", "run", "--set",
+                                     "data.mixes.run={medqa: 1}", "--set", "data.sources.medqa=in/good.jsonl"),
+     ["data.output_dir: in/run is a training run folder (it holds checkpoint-3)", "replaces that folder whole"]),
     ("prepare output in /proc", ("prepare-data", "-c", "tiny", "-o", "/proc/medr1-x"), ["cannot write in /proc"]),
     ("prepare malformed JSONL", (*PREPARE, *source("medqa", "broken.jsonl")), ["in/broken.jsonl:2: invalid JSON"]),
     ("prepare missing field", (*PREPARE, *source("medqa", "no_answer.jsonl")),
@@ -135,6 +140,27 @@ CASES = [
      ["eval.output_dir: in/a_file is an existing file"]),
     ("evaluate output in /sys", ("evaluate", "-c", "tiny", "-o", "/sys/medr1-x", "-b", "demo"),
      ["eval.output_dir: cannot write in /sys"]),
+    # an evaluation writes its medr1_config.yaml beside its results: in a run folder it would replace the run's own
+    ("evaluate into a training run", ("evaluate", "-c", "tiny", "-o", "in/run", "-b", "medqa", "--set",
+                                      "eval.data.medqa=in/good.jsonl"),
+     ["eval.output_dir: in/run is a training run folder (it holds checkpoint-3)", "medr1_config.yaml",
+      "-o in/run/eval"]),
+    ("evaluate into a checkpoint", ("evaluate", "-c", "tiny", "-o", "in/run/checkpoint-3", "-b", "medqa", "--set",
+                                    "eval.data.medqa=in/good.jsonl"),
+     ["eval.output_dir: in/run/checkpoint-3 is a checkpoint of the training run in/run", "-o in/run/eval-checkpoint-3"]),
+    ("evaluate into a model folder", ("evaluate", "-c", "tiny", "-o", "in/exported", "-b", "medqa", "--set",
+                                      "eval.data.medqa=in/good.jsonl"),
+     ["eval.output_dir: in/exported holds a model (config.json)", "-o in/exported-eval"]),
+    ("evaluate dry run into a training run", ("evaluate", "-c", "tiny", "--dry-run", "-o", "in/run", "-b", "medqa",
+                                              "--set", "eval.data.medqa=in/good.jsonl"),
+     ["eval.output_dir: in/run is a training run folder"]),
+    ("evaluate where the config trains", ("evaluate", "-c", "tiny", "-o", "out/x", "-b", "medqa", "--set",
+                                          "eval.data.medqa=in/good.jsonl", "--set", "train.output_dir=out/x"),
+     ["eval.output_dir: out/x is train.output_dir, this config's training run folder"]),
+    ("demo into a training run", ("demo", "-c", "tiny", "-o", "in/run"),
+     ["--output-dir: in/run is a training run folder", "-o in/run/demo"]),
+    ("grade store in a training run", ("grade", "-c", "tiny", "--output", "in/run.jsonl", "--k", "2", "--limit", "1"),
+     ["--output in/run.jsonl: its completion store would go in in/run, which is a training run folder"]),
     ("evaluate no such model folder", ("evaluate", "-c", "tiny", "-o", "out", "-b", "demo", "-m", "./nosuchmodel"),
      ["./nosuchmodel is not a model folder (no such folder)"]),
     ("evaluate Hub id offline", ("evaluate", "-c", "tiny", "-o", "out", "-b", "demo", "-m", "org/nosuchmodel"),

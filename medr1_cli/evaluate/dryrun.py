@@ -18,7 +18,7 @@ from medr1_cli.errors import ConfigError
 from medr1_cli.evaluate.baseline import check_baseline
 from medr1_cli.evaluate.gpus import describe_layout, gpus_per_worker
 from medr1_cli.evaluate.run import load_benchmarks
-from medr1_cli.fsutil import check_writable_folder
+from medr1_cli.fsutil import check_not_training_outputs, check_writable_folder
 from medr1_cli.layout import COMPLETIONS_NAME, RESULTS_JSON, RESULTS_MD
 from medr1_cli.models import describe_model_reference, planned_model_path
 from medr1_cli.models.reference import inspect_model
@@ -27,6 +27,8 @@ from medr1_cli.models.reference import inspect_model
 def dry_run_evaluation(config: Medr1Config, console: Console | None = None) -> dict[str, Any]:
     console = console or Console(highlight=False)
     check_writable_folder(config.eval.output_dir, "eval.output_dir")
+    check_not_training_outputs(config.eval.output_dir, "eval.output_dir", flag="-o", name="eval",
+                               run_dir=config.train.output_dir)
     model = describe_model_reference(config.model.name_or_path, revision=config.model.revision)
     data, exclusion = load_benchmarks(config, console)
     table = Table(title="evaluate --dry-run: what would be scored (no model loaded)",

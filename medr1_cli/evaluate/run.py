@@ -39,7 +39,7 @@ from medr1_cli.evaluate.lmeval import lm_eval_generate, write_tasks
 from medr1_cli.evaluate.parallel import generate_in_parallel
 from medr1_cli.evaluate.reference_scoring import reference_figures, reference_verdict
 from medr1_cli.evaluate.stats import bootstrap, wilson
-from medr1_cli.fsutil import atomic_write_text, check_writable_folder
+from medr1_cli.fsutil import atomic_write_text, check_not_training_outputs, check_writable_folder
 from medr1_cli.layout import COMPLETIONS_NAME, RESULTS_JSON, RESULTS_MD
 from medr1_cli.models import describe_model_reference, resolve_model_path
 from medr1_cli.models.loading import load_processing_class, template_prefills_think
@@ -82,6 +82,8 @@ def run_evaluation(config: Medr1Config, console: Console | None = None, *, break
         raise ConfigError(f"eval.engine lm-eval: the VQA benchmarks {vqa} need images, which medr1's lm-eval tasks "
                           "do not carry", hint="evaluate them with --engine native")
     check_writable_folder(config.eval.output_dir, "eval.output_dir")
+    check_not_training_outputs(config.eval.output_dir, "eval.output_dir", flag="-o", name="eval",
+                               run_dir=config.train.output_dir)
     describe_model_reference(config.model.name_or_path, revision=config.model.revision)
     data, exclusion = load_benchmarks(config, console, exclusion)  # every data error before the model loads
 
