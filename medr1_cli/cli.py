@@ -83,10 +83,11 @@ def _friendly_errors(command):
     return wrapper
 
 
-def _resolve(config: str | None, overrides: list[str] | None, **flags: tuple[str, Any]) -> Medr1Config:
+def _resolve(config: str | None, overrides: list[str] | None, *, trl_names: bool = False,
+             **flags: tuple[str, Any]) -> Medr1Config:
     from medr1_cli.resolution import resolve_config
 
-    return resolve_config(config, overrides or (), flags)
+    return resolve_config(config, overrides or (), flags, trl_names=trl_names)
 
 
 # --------------------------------------------------------------------------------- commands
@@ -543,7 +544,7 @@ def config_show(
     explain: Annotated[bool, typer.Option("--explain", help="List every key with its default and meaning.")] = False,
 ) -> None:
     """Print the resolved configuration as YAML (defaults < file < --set)."""
-    resolved = _resolve(config, overrides)
+    resolved = _resolve(config, overrides, trl_names=True)  # an "ok" here should mean train accepts the names
     if not explain:
         typer.echo(resolved.to_yaml(), nl=False)
         return

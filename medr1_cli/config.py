@@ -388,8 +388,9 @@ class TrainSection(_Section):
     )
     grpo: dict[str, Any] = Field(
         default_factory=dict,
-        description="Options passed verbatim to TRL's GRPOConfig (learning_rate, num_generations, ...); "
-        "TRL itself validates them when training starts.",
+        description="Options passed verbatim to TRL's GRPOConfig (learning_rate, num_generations, ...). Their "
+        "names are checked by `medr1 config validate` and `config show` too (a misspelt key gets a did-you-mean, a "
+        "key TRL removed its replacement); TRL itself validates the values when training starts.",
     )
 
     @model_validator(mode="after")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from medr1_cli.config import INVALID_ERROR_TYPE, Medr1Config
 from medr1_cli.errors import ConfigError
 from medr1_cli.suggest import did_you_mean
+from medr1_cli.trl_options import GRPO_HINT, grpo_key_problems, grpo_option_names
 from medr1_cli.yamlio import KeyPath, load_yaml_file, parse_scalar
 
 
@@ -48,13 +49,16 @@ def resolve_config(
     flags: Mapping[str, tuple[str, Any]] | None = None,
     *,
     builtin_entries: bool = True,
+    trl_names: bool = False,
 ) -> Medr1Config:
     """Build the validated config: defaults < `config_file` < `overrides` ("a.b=v") < `flags`.
 
     `flags` maps dotted keys to (flag name, value) of explicit command-line flags; a None value means
     the flag was not given. `builtin_entries=False` reads a file that is already a resolved config
     (what a run folder holds): its registries are complete, and entries removed from them must stay
-    removed. Raises ConfigError listing every problem found.
+    removed. `trl_names`: also check the names of train.grpo's keys against TRL's GRPOConfig (what
+    `train` checks when it builds it), for the commands that only check a config. Raises ConfigError
+    listing every problem found.
     """
     merged: dict[str, Any] = _extensible_defaults() if builtin_entries else {}
     origins: dict[KeyPath, str] = {}
@@ -96,12 +100,18 @@ def resolve_config(
     except ValidationError as err:
         problems.extend(_describe_validation_error(err, origins))
 
+    grpo = merged.get("train", {}).get("grpo") if isinstance(merged.get("train"), dict) else None
+    trl = [_describe(("train", "grpo", key), _NO_VALUE, why, origins)
+           for key, why in grpo_key_problems(grpo, grpo_option_names())] if trl_names and isinstance(grpo, dict) else []
+    problems.extend(trl)
+
     if problems:
         source = f" (from {config_file})" if config_file is not None else ""
         header = f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in the configuration{source}:"
+        hint = "`medr1 config show --explain` lists every key with its meaning and default."
         raise ConfigError(
             "\n".join([header, *(f"  • {p}" for p in problems)]),
-            hint="`medr1 config show --explain` lists every key with its meaning and default.",
+            hint=f"{hint} {GRPO_HINT[0].upper()}{GRPO_HINT[1:]}." if trl else hint,
         )
     return config
 

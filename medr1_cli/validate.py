@@ -34,7 +34,7 @@ def validate_paths(paths: list[Path], console: Console | None = None) -> bool:
     failed = 0
     for path in files:
         try:
-            resolve_config(path)
+            resolve_config(path, trl_names=True)  # train.grpo's names too, as train would check them
         except ConfigError as err:
             failed += 1
             console.print(f"[bold red]FAIL[/] {escape(str(path))}")

@@ -48,6 +48,8 @@ def write_inputs(folder: Path) -> None:
         "results_broken.json": '{"model": "m",\n "benchmarks": {\n',
         "unknown_key.yaml": "data:\n  datset: mix\n",
         "bad_value.yaml": "eval:\n  temperature: -1\n",
+        "grpo_names.yaml": "train:\n  grpo:\n    learnin_rate: 1.0e-6\n    max_prompt_length: 512\n"
+                           "eval:\n  temperature: -1\n",
     }
     for name, content in files.items():
         (folder / name).write_bytes(content if isinstance(content, bytes) else content.encode())
@@ -246,6 +248,15 @@ CASES = [
      ["in/unknown_key.yaml:2", "did you mean 'dataset'"]),
     ("config bad value names its line", ("config", "show", "-c", "in/bad_value.yaml"),
      ["eval.temperature = -1", "in/bad_value.yaml:2"]),
+    # train.grpo's names are checked where the config is checked, not only when train builds GRPOConfig
+    ("config validate TRL option names", ("config", "validate", "in/grpo_names.yaml"),
+     ["FAIL in/grpo_names.yaml", "3 problems", "eval.temperature = -1",
+      "train.grpo.learnin_rate (in/grpo_names.yaml:3): not an option of TRL's GRPOConfig (did you mean 'learning_rate'?)",
+      "train.grpo.max_prompt_length (in/grpo_names.yaml:4): removed in TRL 0.28", "data.max_prompt_tokens"]),
+    ("config show TRL option names", ("config", "show", "-c", "in/grpo_names.yaml"),
+     ["train.grpo.learnin_rate (in/grpo_names.yaml:3)", "did you mean 'learning_rate'", "help(trl.GRPOConfig)"]),
+    ("config show TRL option set", ("config", "show", "--set", "train.grpo.output_dir=x"),
+     ["train.grpo.output_dir (--set train.grpo.output_dir=x): set train.output_dir instead"]),
     ("config set syntax", ("config", "show", "--set", "temperature"), ["expected section.key=value"]),
 ]
 

@@ -191,7 +191,7 @@ def test_unknown_recipe_name_suggests_the_closest():
 
 @pytest.mark.parametrize("path", sorted(shipped_configs_dir().glob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_config_is_valid(path):
-    resolve_config(path)
+    resolve_config(path, trl_names=True)  # train.grpo's names included, as `config validate` checks them
 
 
 # ------------------------------------------------------------------- output and documentation
@@ -242,3 +242,44 @@ def test_a_resolved_config_keeps_removed_entries_removed(write_yaml):
     resolved = resolve_config(overrides=["data.holdout.demo-medqa=null"])
     again = resolve_config(write_yaml(resolved.to_yaml()), builtin_entries=False)
     assert "demo-medqa" not in again.data.holdout and again == resolved
+
+
+# ---------------------------------------------------------------------------- train.grpo's names
+def test_grpo_option_names_read_from_trls_sources_are_the_classes_own():
+    """config validate reads GRPOConfig's field names from TRL's files (importing it costs seconds):
+    the reading must give exactly what dataclasses.fields gives the imported class."""
+    from medr1_cli.trl_options import _read_dataclass_fields, imported_option_names
+
+    read = _read_dataclass_fields("trl", "GRPOConfig")
+    assert read is not None and len(read) > 150
+    assert set(read) == set(imported_option_names())
+
+
+def test_grpo_option_names_fall_back_to_the_import_when_the_sources_cannot_be_read(monkeypatch):
+    import sys
+
+    import medr1_cli.trl_options as trl_options
+
+    monkeypatch.delitem(sys.modules, "trl.trainer.grpo_config", raising=False)  # as in a fresh `config validate`
+    monkeypatch.setattr(trl_options, "_module_file", lambda module: None)  # a TRL laid out otherwise
+    monkeypatch.setattr(trl_options, "imported_option_names", lambda: ["learning_rate", "imported"])
+    trl_options.grpo_option_names.cache_clear()
+    try:
+        assert trl_options.grpo_option_names() == {"learning_rate", "imported"}
+    finally:
+        trl_options.grpo_option_names.cache_clear()
+
+
+def test_train_grpo_names_are_checked_only_when_asked_and_with_where_they_came_from(write_yaml):
+    path = write_yaml("train:\n  grpo:\n    learnin_rate: 1.0e-6\n    max_prompt_length: 512\n")
+    resolve_config(path)  # commands that do not train read such a config as before
+    with pytest.raises(ConfigError) as caught:
+        resolve_config(path, ["train.grpo.reward_weights=[1]"], trl_names=True)
+    message = caught.value.message
+    assert message.startswith("3 problems in the configuration")
+    assert f"train.grpo.learnin_rate  ({path}:3): not an option of TRL's GRPOConfig (did you mean 'learning_rate'?)" \
+        in message
+    assert f"train.grpo.max_prompt_length  ({path}:4): removed in TRL 0.28" in message
+    assert "train.grpo.reward_weights  (--set train.grpo.reward_weights=[1]): set train.rewards instead" in message
+    assert "help(trl.GRPOConfig)" in caught.value.hint
+    assert resolve_config("tiny", trl_names=True).train.grpo["max_steps"] == 2  # real names pass

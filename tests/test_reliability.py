@@ -123,7 +123,8 @@ def test_a_changed_template_text_regenerates_and_an_unchanged_one_reuses(tiny_mo
     assert _evaluate_copy(tiny_model, tmp_path)[0]["generated"] == 3
     assert _evaluate_copy(tiny_model, tmp_path)[0]["generated"] == 0
     # the r1 template's wording edited (a new medr1 version, or a local edit), under the same name
-    monkeypatch.setitem(TEMPLATES, "r1", dataclasses.replace(TEMPLATES["r1"], system=TEMPLATES["r1"].system + " Be brief."))
+    edited = dataclasses.replace(TEMPLATES["r1"], system=TEMPLATES["r1"].system + " Be brief.")
+    monkeypatch.setitem(TEMPLATES, "r1", edited)
     assert _evaluate_copy(tiny_model, tmp_path)[0]["generated"] == 3
     monkeypatch.setitem(TEMPLATES, "r1", dataclasses.replace(TEMPLATES["r1"], user_prefix="Question:"))
     assert _evaluate_copy(tiny_model, tmp_path)[0]["generated"] == 3

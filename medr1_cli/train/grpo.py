@@ -11,7 +11,6 @@ when asked, trains, saves, and appends every rollout with its rewards to `rollou
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import re
@@ -46,30 +45,9 @@ from medr1_cli.models.reference import VISION_MODULES, inspect_model
 from medr1_cli.models.vision import complete_processor_files
 from medr1_cli.resolution import resolve_config
 from medr1_cli.rewards import TEMPLATE_ANSWER_FORMS, build_rewards, columns_needed, option_names
-from medr1_cli.suggest import did_you_mean
 from medr1_cli.train.recorder import CompletionRecorder
+from medr1_cli.trl_options import GRPO_HINT, grpo_key_problems, imported_option_names
 
-# GRPOConfig options medr1 derives from its own config keys; setting them in train.grpo would
-# silently disagree with the launcher, so it is an error that names the key to use instead.
-OWNED_BY_MEDR1 = {
-    "output_dir": "train.output_dir",
-    "reward_weights": "train.rewards",
-    "use_vllm": "train.topology",
-    "vllm_mode": "train.topology",
-    "vllm_server_host": "train.vllm_server_host",
-    "vllm_server_port": "train.vllm_server_port",
-    "vllm_server_base_url": "train.vllm_server_host / train.vllm_server_port",
-    "vllm_server_timeout": "train.vllm_server_timeout",
-    "trust_remote_code": "model.trust_remote_code",
-}
-# Keys that recipes written for older TRL / transformers still carry.
-STALE_KEYS = {
-    "max_prompt_length": "removed in TRL 0.28 (prompts are no longer truncated); data.max_prompt_tokens drops long "
-    "prompts when the data is prepared",
-    "warmup_ratio": "removed in transformers 5; use warmup_steps with a float below 1 (e.g. 0.1 = 10 % of the steps)",
-    "vllm_device": "removed from TRL; use train.topology: server, which gives vLLM its own GPUs",
-    "vllm_gpu_memory_utilisation": "spelled vllm_gpu_memory_utilization",
-}
 # Module names of a multimodal checkpoint's vision side (models.reference.VISION_MODULES), for peft's exclude_modules.
 VISION_MODULES_PATTERN = r".*(^|\.)(" + "|".join(VISION_MODULES) + r")(\.|$).*"
 # TRL still uses transformers' gradient-checkpointing names that v5 deprecates; nothing a user can change.
@@ -93,15 +71,10 @@ logging.getLogger("trl.trainer.grpo_trainer").addFilter(_ReferenceModelKwargsNot
 def grpo_kwargs(config: Medr1Config, *, cuda_available: bool) -> dict[str, Any]:
     """GRPOConfig keyword arguments: train.grpo plus what medr1 derives from the rest of the config."""
     grpo = dict(config.train.grpo)
-    problems = [f"train.grpo.{key}: set {owner} instead" for key, owner in OWNED_BY_MEDR1.items() if key in grpo]
-    problems += [f"train.grpo.{key}: {why}" for key, why in STALE_KEYS.items() if key in grpo]
-    known = grpo_field_names()
-    problems += [
-        f"train.grpo.{key}: not an option of TRL's GRPOConfig{did_you_mean(key, known)}"
-        for key in grpo if key not in known and key not in OWNED_BY_MEDR1 and key not in STALE_KEYS
-    ]
+    # the names by the imported class: training imports TRL anyway (config validate reads its sources)
+    problems = [f"train.grpo.{key}: {why}" for key, why in grpo_key_problems(grpo, imported_option_names())]
     if problems:
-        raise ConfigError("\n".join(problems), hint="every option is documented in help(trl.GRPOConfig)")
+        raise ConfigError("\n".join(problems), hint=GRPO_HINT)
 
     kwargs: dict[str, Any] = {
         "logging_steps": 1,
@@ -141,12 +114,6 @@ def grpo_kwargs(config: Medr1Config, *, cuda_available: bool) -> dict[str, Any]:
         kwargs.setdefault("bf16", False)
         kwargs.setdefault("fp16", False)
     return kwargs
-
-
-def grpo_field_names() -> list[str]:
-    from trl import GRPOConfig
-
-    return [f.name for f in dataclasses.fields(GRPOConfig) if f.init]
 
 
 def build_grpo_config(kwargs: dict[str, Any]):
