@@ -5,7 +5,10 @@ always return *some* letter. This prints, for the same synthetic completions of 
 (2–8 KB of reasoning, then an answer in one of the forms models write), completions per second on
 one core for both, and how often each one reads the intended answer or invents one.
 
-    python benchmarks/extraction.py [--n 100000] [--peer-n 2000] [--seed 0]
+Then it times inputs built to make a regex backtrack, and counts *false readings*: replies a careful
+scorer refuses (they weigh, ask about, hedge or reverse an answer) that the extractor reads anyway.
+
+    python benchmarks/extraction.py [--n 100000] [--peer-n 2000] [--seed 0] [--adversarial-only]
 """
 
 from __future__ import annotations
@@ -75,7 +78,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000, help="completions for medr1")
     parser.add_argument("--peer-n", type=int, default=2_000, help="completions for the (much slower) fuzzy matcher")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--adversarial-only", action="store_true",
+                        help="only the adversarial timings and false readings")
     args = parser.parse_args()
+    if args.adversarial_only:
+        adversarial()
+        return
 
     rng = random.Random(args.seed)
     items = [make_completion(rng) for _ in range(args.n)]
@@ -99,22 +107,61 @@ def main() -> None:
     adversarial()
 
 
-ADVERSARIAL = {
-    "50 KB of answer phrases that say nothing": "The answer is xyz. " * 2700,
-    "7,000 boxes that never close": "\\boxed{" * 7000,
-    "an answer nested 5,000 deep": "<answer>" + "\\text{" * 5000 + "C" + "}" * 5000 + "</answer>",
+TEN = {letter: f"finding number {i}" for i, letter in enumerate("ABCDEFGHIJ")}
+PUBMEDQA = {"A": "yes", "B": "no", "C": "maybe"}
+ADVERSARIAL = {  # label: (completion, options)
+    "50 KB of answer phrases that say nothing": ("The answer is xyz. " * 2700, TEN),
+    "7,000 boxes that never close": ("\\boxed{" * 7000, TEN),
+    "an answer nested 5,000 deep": ("<answer>" + "\\text{" * 5000 + "C" + "}" * 5000 + "</answer>", TEN),
+    # each bold span's sentence is searched for words that reject it: bounded, or this is quadratic
+    "6,000 bold spans after a heading": ("## Final Response\n\n" + "**x** and " * 6000, TEN),
+    "8,000 bold spans in one paragraph": ("**x** " * 8000, TEN),
+    "a 54 KB sentence opening 'Yes,'": ("## Final Response\n\nYes, " + "e.g. and " * 6000, PUBMEDQA),
 }
+
+SARCOID = {"A": "Lymphoma", "B": "Tuberculosis", "C": "Sarcoidosis", "D": "Histoplasmosis"}
+HEADING = "## Thinking\n\nThe trial randomised 240 patients.\n\n## Final Response\n\n"
+# Replies that must not be read: each weighs, asks about, hedges or reverses. Most are the traps of the two styles
+# read since #24 (a yes/no/maybe opening the final section; a bold "C. text" in a one-paragraph reply).
+MUST_NOT_READ = [
+    (HEADING + "Yes and no; it depends on the subgroup.", PUBMEDQA),
+    (HEADING + "Yes, but maybe only in patients over 70.", PUBMEDQA),
+    (HEADING + "No. Actually, yes: the later trials show a benefit.", PUBMEDQA),
+    (HEADING + "Yes, no, or maybe: one trial cannot settle it.", PUBMEDQA),
+    (HEADING + "Yes/no questions like this cannot be settled by one trial.", PUBMEDQA),
+    (HEADING + "Yes? The data are too thin to say.", PUBMEDQA),
+    (HEADING + "No, but is the effect clinically meaningful?", PUBMEDQA),
+    (HEADING + "No doubt the trial was small, so the effect is uncertain.", PUBMEDQA),
+    (HEADING + "Yes, it depends on the dose.", PUBMEDQA),
+    (HEADING + "The authors argue that yes, it helps, but the data disagree.", PUBMEDQA),
+    ("Yes and no: the trial was underpowered.", PUBMEDQA),
+    ("Is it **C. Sarcoidosis**? No, the calcium is normal.", SARCOID),
+    (HEADING + "Is it **C. Sarcoidosis**? No, the calcium is normal.", SARCOID),
+    ("The picture is not **C. Sarcoidosis**, given the caseating granulomas.", SARCOID),
+    ("It is **C. Sarcoidosis** or **A. Lymphoma**; only a biopsy decides.", SARCOID),
+    ("The most likely diagnosis is **C. Sarcoidosis** or lymphoma.", SARCOID),
+    (HEADING + "The most likely diagnosis is **C. Sarcoidosis** or lymphoma.", SARCOID),
+    ("Option **B** is tempting, but **C. Sarcoidosis** fits the nodes.", SARCOID),
+    (HEADING + "Option **B** is tempting, but **C. Sarcoidosis** fits the nodes.", SARCOID),
+    ("If it were **C. Sarcoidosis**, the ACE would be raised.", SARCOID),
+    ("Given the nodes, **C. Sarcoidosis** seems less likely than **B. Tuberculosis**.", SARCOID),
+    ("The nodes fit **C. Sarcoidosis** versus **A. Lymphoma** equally.", SARCOID),
+]
 
 
 def adversarial() -> None:
-    """Inputs built to make a regex backtrack: each must be read in well under a quarter second."""
-    options = {letter: f"finding number {i}" for i, letter in enumerate("ABCDEFGHIJ")}
+    """Inputs built to make a regex backtrack: each must be read in well under a quarter second. Then the
+    replies that must not be read: any letter read from one is a false reading."""
     print("\nadversarial completions (target: under 0.25 s each)")
-    for label, completion in ADVERSARIAL.items():
+    for label, (completion, options) in ADVERSARIAL.items():
         started = time.perf_counter()
         letter = extract_answer(completion, options).letter
         seconds = time.perf_counter() - started
         print(f"  {label:<44}{seconds * 1000:>8.1f} ms  read: {letter}  -> {'meets' if seconds < 0.25 else 'MISSES'}")
+    false = [(text, read) for text, options in MUST_NOT_READ if (read := extract_answer(text, options)).letter]
+    print(f"\nreplies that must not be read: {len(false)} false readings of {len(MUST_NOT_READ)} (target: 0)")
+    for text, read in false:
+        print(f"  read {read.letter} by {read.rule}: {text.removeprefix(HEADING)[:70]!r}")
 
 
 if __name__ == "__main__":

@@ -17,13 +17,23 @@ in order (DESIGN §2.4), never guess:
    quotes, inline math and punctuation (`**B**`, `(B)`, `'B'`, `$B$`, `B.`, `B) text`), on one
    line (only a heading "Final answer:" may put the answer alone on the next). A bare "answer B"
    with no verb or colon only counts for a letter standing alone.
-5. Else, after a boundary (`</think>` or a final-answer heading) only, bold text in the answer's last
-   paragraph naming exactly one option by its text ("**B. Pulmonary atresia** is the most likely
-   diagnosis"); bold spans naming two options decide nothing, nor do spans the sentence rejects or
-   weighs against another ("**X** is ruled out", "not **X**", "both **X** and Y"), nor a bold yes/no.
+5. Else bold text in the answer's last paragraph naming exactly one option by its text
+   ("**B. Pulmonary atresia** is the most likely diagnosis"). After a boundary (`</think>` or a
+   final-answer heading) the bold text alone names it; without one, only a reply of one paragraph
+   counts, and only a bold "letter and text" ("**C. Sarcoidosis**"): with no boundary nothing says
+   which text is the answer, and a bold term alone is as often emphasis in reasoning. Bold spans naming
+   two options (a bold lone letter names one too) decide nothing, nor do spans the sentence rejects,
+   asks about, puts under a condition or weighs against another ("**X** is ruled out", "not **X**",
+   "both **X** and Y", "**X** or Y", "Is it **X**?", "If it were **X**"), nor a bold yes/no.
 6. Else the whole final text is a bare answer: a letter, a letter with its option text, or exactly
    one option's text.
-7. Otherwise *unparseable*: scored wrong, counted separately.
+7. Else, for a yes/no(/maybe) question (its option texts are those words, as PubMedQA's) and after a
+   boundary only, the word that opens the final section: "Yes, the trial shows…", "No. The
+   difference…" (HuatuoGPT-o1's "## Final Response" on PubMedQA). The word must stand alone ("Yes and
+   no", "Yes/no", "No doubt" are not verdicts), and its sentence (the next one after "No.") must not
+   ask or name another verdict ("Yes, but maybe…", "No. Actually, yes"); "no" before a word is a
+   determiner ("no significant difference"), not a verdict.
+8. Otherwise *unparseable*: scored wrong, counted separately.
 
 Once a rule finds an answer span, that span decides: unreadable content is unparseable, a letter
 that is not an option of this question is wrong, and several different letters are wrong.
@@ -39,7 +49,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-Rule = Literal["answer_tag", "boxed", "answer_phrase", "bold_option", "bare_answer"]
+Rule = Literal["answer_tag", "boxed", "answer_phrase", "bold_option", "bare_answer", "yes_no_opening"]
 Status = Literal["answered", "unclosed_think", "unparseable", "invalid_letter", "several_letters"]
 # How the completion separated its reasoning from its answer: `</think>`, a "Final Response"-style
 # heading, or not at all.
@@ -119,7 +129,7 @@ def _read_final(final: str, choices: _Options, *, after_boundary: bool) -> Extra
     if phrase is not None:
         return phrase
 
-    bold = _bold_option(final, choices) if after_boundary else None
+    bold = _bold_option(final, choices, after_boundary=after_boundary)
     if bold is not None:
         return bold
 
@@ -127,7 +137,13 @@ def _read_final(final: str, choices: _Options, *, after_boundary: bool) -> Extra
         verdict = _judge(final, choices, "bare_answer", letter_needs_delimiter=True)
         if verdict.status != "unparseable":
             return verdict
-    return Extraction(None, "unparseable", detail="no answer tag, \\boxed{}, answer phrase, bold option or bare answer")
+
+    # After the bare answer, so that a final section of just "No." stays a bare answer.
+    opening = _yes_no_opening(final, choices) if after_boundary else None
+    if opening is not None:
+        return opening
+    return Extraction(None, "unparseable", detail="no answer tag, \\boxed{}, answer phrase, bold option, bare answer "
+                      "or yes/no opening")
 
 
 # What starts the answer section, at the start of a line: a markdown heading "## Final Response" /
@@ -154,35 +170,100 @@ def _last_final_heading(text: str) -> int | None:
 _BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*|__([^_\n]{1,200})__")
 
 
-# Words that make a bold option text a rejection, a comparison or a hedge, not the answer.
+# Words that make a bold option text a rejection, a comparison or a hedge, not the answer: before it in its
+# sentence, an "or" right before it ("lymphoma or **X**"), or a condition whose clause holds it ("If it were
+# **X**, …"; a condition its sentence has closed with a comma does not: "If the ACE is raised, it is **X**").
 _NOT_CHOSEN_BEFORE = re.compile(r"\b(?:not|no|nor|neither|either|both|unlikely|rather than|instead of|exclude[sd]?|"
-                                r"ruled? out|versus|vs\.?|less likely|than)\b[^.!?]*$", re.IGNORECASE)
+                                r"ruled? out|versus|vs\.?|less likely|than)\b[^.!?]*$|\bor\s*$"
+                                r"|\b(?:if|whether|unless)\b[^,;:.!?]*$", re.IGNORECASE)
+# After it: a verb that rejects it, an alternative right after it ("**X** or Y", "**X** vs **Y**": the first
+# is weighed as much as the second), or a sentence that ends as a question ("Is it **X**? No, …").
 _NOT_CHOSEN_AFTER = re.compile(r"^[^.!?]*?\b(?:is|are|was|seems|appears)\s+(?:not|un\w*|less|ruled|excluded|incorrect|"
-                               r"wrong|inconsistent)\b|^[^.!?]*?\b(?:does|do|did)\s*(?:not|n't)\b", re.IGNORECASE)
-_EMPHASIS_WORDS = {"yes", "no", "maybe"}  # PubMedQA's options are ordinary words to put in bold
+                               r"wrong|inconsistent)\b|^[^.!?]*?\b(?:does|do|did)\s*(?:not|n't)\b"
+                               r"|^[\s*_]*,?\s*(?:or|versus|vs)\b|^[^.!?]*\?", re.IGNORECASE)
+# How far from a bold span its sentence is searched for such words: a sentence is rarely longer, and searching
+# the whole paragraph for each of thousands of spans was quadratic (29 s for a 60 KB final section).
+_CONTEXT_CHARS = 300
+_BOLD_SPANS_MAX = 40  # a paragraph with more bold spans than this is emphasis throughout, not one option named
+_YES_NO_MAYBE = frozenset({"yes", "no", "maybe"})  # PubMedQA's options: ordinary words, put in bold for emphasis
 
 
-def _bold_option(text: str, options: _Options) -> Extraction | None:
-    """The one option that bold spans of the answer's last paragraph name by its text (optionally after its
-    letter), if exactly one; spans the sentence rejects or weighs against another are not a choice."""
+def _bold_option(text: str, options: _Options, *, after_boundary: bool) -> Extraction | None:
+    """The one option that bold spans of the answer's last paragraph name, if exactly one; spans the sentence
+    rejects, asks about or weighs against another are not a choice. Without a boundary the reply must be
+    one paragraph (else its last one may be reasoning's) and name the option by letter and text."""
+    if "**" not in text and "__" not in text:  # most replies have no bold at all
+        return None
     paragraphs = [p for p in re.split(r"\n[ \t]*\n", text) if p.strip()]
-    last = paragraphs[-1] if paragraphs else ""
-    named = set()
-    for match in _BOLD.finditer(last):
-        if _NOT_CHOSEN_BEFORE.search(last[: match.start()]) or _NOT_CHOSEN_AFTER.match(last[match.end():]):
+    if not paragraphs or (not after_boundary and len(paragraphs) > 1):
+        return None
+    last = paragraphs[-1]
+    # letter -> how surely a span named it: 0 a bold lone letter, 1 its text, 2 its letter and text. A lone
+    # letter never answers ("Option **B** is tempting") but does name a second option ("Option **B** is
+    # tempting, but **C. Sarcoidosis** fits" names two).
+    named: dict[str, int] = {}
+    for count, match in enumerate(_BOLD.finditer(last)):
+        if count == _BOLD_SPANS_MAX:
+            return None
+        before = last[max(0, match.start() - _CONTEXT_CHARS) : match.start()]
+        after = last[match.end() : match.end() + _CONTEXT_CHARS]
+        if _NOT_CHOSEN_BEFORE.search(before) or _NOT_CHOSEN_AFTER.match(after):
             continue
         span = _clean(match[1] or match[2]).rstrip(".:;,!")
-        letter = _option_by_text(span, options, whole=True)
+        letter, sureness = _option_by_text(span, options, whole=True), 1
         if letter is None:
+            lone = _LONE_LETTER.fullmatch(span)
             lead = _LEADING_LETTER.match(span)
             rest = span[lead.end(1):].lstrip(")]}.:-–— \t") if lead else ""
-            if lead and rest and _option_by_text(rest, options, whole=True) == lead[1].upper():
-                letter = lead[1].upper()
-        if letter is not None and options.texts.get(letter) not in _EMPHASIS_WORDS:
-            named.add(letter)
-    if len(named) == 1:
-        return Extraction(named.pop(), "answered", "bold_option", "bold text naming one option")
+            if lone and lone[1].isupper() and options.has(lone[1]):
+                letter, sureness = lone[1], 0
+            elif lead and rest and _option_by_text(rest, options, whole=True) == lead[1].upper():
+                letter, sureness = lead[1].upper(), 2
+        if letter is not None and options.texts.get(letter) not in _YES_NO_MAYBE:
+            named[letter] = max(named.get(letter, 0), sureness)
+    if len(named) != 1:
+        return None
+    letter, sureness = named.popitem()
+    if after_boundary and sureness >= 1:
+        return Extraction(letter, "answered", "bold_option", "bold text naming one option")
+    if sureness == 2:
+        return Extraction(letter, "answered", "bold_option", "a one-paragraph reply's bold letter and text")
     return None
+
+
+# A verdict word opening the final section, standing alone: markdown around it, then a delimiter — not "Yes and
+# no", "Yes/no", "Yes?" or "No doubt".
+_OPENING_VERDICT = re.compile(r"[\s*_]*(yes|no|maybe)[*_]*(?=[ \t]*(?:[.,;:!–—]|[ \t]-[ \t]|\n|$))", re.IGNORECASE)
+# Another verdict in the opening sentence weighs the first ("Yes, but maybe…", "Yes, no, or maybe"), as does "it
+# depends"; "no" before a word is a determiner ("no significant difference", "no one"), except before "and",
+# "or", "but", "nor".
+_OTHER_VERDICT = re.compile(r"\b(?:yes|maybe|no(?![ \t]+(?!(?:and|or|but|nor)\b)\w)|depends?)\b", re.IGNORECASE)
+# A sentence ends at . ! ? before a capital, a line break or the end — not in "e.g. in" or "p = 0.03".
+_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?![ \t]*(?:[A-Z\n]|$)))*[.!?]?")
+
+
+def _yes_no_opening(text: str, options: _Options) -> Extraction | None:
+    """The verdict that opens the final section of a yes/no(/maybe) question's reply, if it is one."""
+    texts = options.texts
+    if len(texts) < 2 or not set(texts.values()) <= _YES_NO_MAYBE or len(set(texts.values())) < len(texts):
+        return None  # not a yes/no question: "Yes, the nodes fit sarcoidosis" answers nothing
+    opening = _OPENING_VERDICT.match(text)
+    if opening is None:
+        return None
+    verdict = opening[1].lower()
+    letter = _option_by_text(verdict, options, whole=True)
+    if letter is None:  # "Maybe, …" where there is no "maybe" option
+        return None
+    rest = text[opening.end() : opening.end() + _CONTEXT_CHARS].lstrip(" \t*_")  # its sentence, not the section
+    if rest[:1] in (".", "!", "\n", ""):
+        # "No." stands as its own sentence: the one after it says whether it holds ("No. Actually, yes").
+        rest = rest[1:].lstrip()
+    sentence = _SENTENCE.match(rest)[0]
+    if sentence.endswith("?"):  # "No, but is the effect clinically meaningful?"
+        return None
+    if any(word.lower() != verdict for word in _OTHER_VERDICT.findall(sentence)):
+        return None
+    return Extraction(letter, "answered", "yes_no_opening", f"the final section opens with {verdict!r}")
 
 
 class _Options:

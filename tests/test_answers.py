@@ -287,3 +287,105 @@ STYLES = [  # (style, completion, require_think, letter, status, rule, boundary)
 def test_answer_styles_of_current_models(style, completion, require_think, letter, status, rule, boundary):
     result = extract_answer(completion, CARDIAC, require_think=require_think)
     assert (result.letter, result.status, result.rule, result.boundary) == (letter, status, rule, boundary), result
+
+
+# ------------------------------------------- a yes/no/maybe verdict opening the final section, and a bold
+# "Letter. text" in a one-paragraph reply (#24): both read at once by a person, so read here too — and every
+# sentence that weighs, asks about or hedges stays unparseable.
+YES_NO = {"A": "yes", "B": "no"}  # BioASQ-style: no "maybe" option
+SARCOID = {"A": "Lymphoma", "B": "Tuberculosis", "C": "Sarcoidosis", "D": "Histoplasmosis"}
+HUATUO_PUBMEDQA = ("## Thinking\n\nThe trial randomised 240 patients; mortality fell from 18 % to 11 % (p = 0.02).\n\n"
+                   "## Final Response\n\n")
+READ_NOW = [  # (id, completion, options, letter, rule, boundary) — each is unparseable on the code before #24
+    ("HuatuoGPT-o1 on PubMedQA: 'Yes, …'", HUATUO_PUBMEDQA + "Yes, the intervention lowered mortality in this "
+     "trial, although the confidence interval is wide.", PUBMEDQA, "A", "yes_no_opening", "final_heading"),
+    ("'No.' then its reasons", HUATUO_PUBMEDQA + "No. The difference was not significant after adjustment.",
+     PUBMEDQA, "B", "yes_no_opening", "final_heading"),
+    ("'Maybe,' then its reasons", HUATUO_PUBMEDQA + "Maybe, since the benefit was confined to one subgroup.",
+     PUBMEDQA, "C", "yes_no_opening", "final_heading"),
+    ("a bold 'Yes' after </think>", "<think>x</think>\n\n**Yes**, statins lowered the rate of stroke.", PUBMEDQA,
+     "A", "yes_no_opening", "think"),
+    ("'no' as a determiner is no second verdict", "<think>x</think>\nNo, there was no significant difference in "
+     "mortality.", PUBMEDQA, "B", "yes_no_opening", "think"),
+    ("a yes/no question without 'maybe'", HUATUO_PUBMEDQA + "No — the effect disappeared in the validation cohort.",
+     YES_NO, "B", "yes_no_opening", "final_heading"),
+    ("a one-paragraph reply with one bold 'C. text'", "Given the findings, the most likely diagnosis is "
+     "**C. Sarcoidosis** because of the bilateral hilar nodes and the raised ACE.", SARCOID, "C", "bold_option",
+     "none"),
+    ("'(C) text' in bold", "Bilateral hilar lymphadenopathy with erythema nodosum points to **(C) Sarcoidosis**.",
+     SARCOID, "C", "bold_option", "none"),
+    ("a rejected bold option beside the chosen one", "The most likely diagnosis is **C. Sarcoidosis**; "
+     "**A. Lymphoma** is ruled out by the biopsy.", SARCOID, "C", "bold_option", "none"),
+    ("a condition closed before the bold 'C. text'", "If the ACE is raised as well, the most likely diagnosis is "
+     "**C. Sarcoidosis**.", SARCOID, "C", "bold_option", "none"),
+    ("a bold finding beside the bold 'C. text'", "The **raised ACE** and hilar nodes make **C. Sarcoidosis** the "
+     "most likely diagnosis.", SARCOID, "C", "bold_option", "none"),
+]
+
+
+@pytest.mark.parametrize("completion, options, letter, rule, boundary", [c[1:] for c in READ_NOW],
+                         ids=[c[0] for c in READ_NOW])
+def test_a_yes_no_opening_and_a_bold_lettered_option_are_read(completion, options, letter, rule, boundary):
+    result = extract_answer(completion, options)
+    assert (result.letter, result.status, result.rule, result.boundary) == (letter, "answered", rule, boundary), result
+
+
+REFUSED = [  # (id, completion, options) — each must stay unparseable
+    ("'Yes and no'", HUATUO_PUBMEDQA + "Yes and no; it depends on the subgroup.", PUBMEDQA),
+    ("'Yes, but maybe …' hedges", HUATUO_PUBMEDQA + "Yes, but maybe only in patients over 70.", PUBMEDQA),
+    ("'No. Actually, yes' reverses", HUATUO_PUBMEDQA + "No. Actually, yes: the later trials show a benefit.", PUBMEDQA),
+    ("'Yes, no, …' lists", HUATUO_PUBMEDQA + "Yes, no, or maybe: one trial cannot settle it.", PUBMEDQA),
+    ("'Yes/no …'", HUATUO_PUBMEDQA + "Yes/no questions like this cannot be settled by one trial.", PUBMEDQA),
+    ("'Yes, it depends'", HUATUO_PUBMEDQA + "Yes, it depends on the dose.", PUBMEDQA),
+    ("a hedge after 'e.g.'", HUATUO_PUBMEDQA + "Yes, e.g. in older patients, maybe not in younger ones.", PUBMEDQA),
+    ("'Yes?' asks", HUATUO_PUBMEDQA + "Yes? The data are too thin to say.", PUBMEDQA),
+    ("an opening that asks", HUATUO_PUBMEDQA + "No, but is the effect clinically meaningful?", PUBMEDQA),
+    ("'No doubt …' is no verdict", HUATUO_PUBMEDQA + "No doubt the trial was small, so the effect is uncertain.",
+     PUBMEDQA),
+    ("'yes' not at the opening", HUATUO_PUBMEDQA + "The authors argue that yes, it helps, but the data disagree.",
+     PUBMEDQA),
+    ("a plain reply without a final section", "Yes, the intervention lowered mortality.", PUBMEDQA),
+    ("an opening 'maybe' that is not an option", HUATUO_PUBMEDQA + "Maybe, if the cohort were larger.", YES_NO),
+    ("a 'Yes' for a question that is not yes/no", HUATUO_PUBMEDQA + "Yes, the nodes fit sarcoidosis.", SARCOID),
+    ("a bold option asked about", "Is it **C. Sarcoidosis**? No, the calcium is normal.", SARCOID),
+    ("a bold option rejected", "The picture is not **C. Sarcoidosis**, given the caseating granulomas.", SARCOID),
+    ("two bold options", "It is **C. Sarcoidosis** or **A. Lymphoma**; only a biopsy decides.", SARCOID),
+    ("a bold option or another", "The most likely diagnosis is **C. Sarcoidosis** or lymphoma.", SARCOID),
+    ("a bold option under a condition", "If it were **C. Sarcoidosis**, the ACE would be raised.", SARCOID),
+    ("bold options weighed against each other", "The nodes fit **C. Sarcoidosis** versus **A. Lymphoma** equally.",
+     SARCOID),
+    ("a bold letter beside another bold option", "Option **B** is tempting, but **C. Sarcoidosis** fits the nodes.",
+     SARCOID),
+    ("a bold lone letter after a heading", "## Final Response\n\nOption **B** is tempting, but the nodes argue "
+     "otherwise.", SARCOID),
+    ("several paragraphs without a final section", "Let us weigh the options.\n\nThe most likely diagnosis is "
+     "**C. Sarcoidosis**.", SARCOID),
+    ("bold text without its letter", "Given the nodes, **Sarcoidosis** is the most likely diagnosis.", SARCOID),
+    ("a bold letter and a mismatched text", "The most likely diagnosis is **B. Sarcoidosis**.", SARCOID),
+]
+
+
+@pytest.mark.parametrize("completion, options", [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED])
+def test_weighing_asking_or_hedging_stays_unparseable(completion, options):
+    result = extract_answer(completion, options)
+    assert (result.letter, result.status) == (None, "unparseable"), result
+
+
+ASKED_AFTER_A_HEADING = [  # read as C before #24: a question or an alternative is not a choice, after a heading too
+    "## Final Response\n\nIs it **C. Sarcoidosis**? No, the calcium is normal.",
+    "## Final Response\n\nIs it **Sarcoidosis** (given the nodes)? Unlikely.",
+    "## Final Response\n\nThe most likely diagnosis is **C. Sarcoidosis** or lymphoma.",
+    "## Final Response\n\nOption **B** is tempting, but **C. Sarcoidosis** fits the nodes.",
+]
+
+
+@pytest.mark.parametrize("completion", ASKED_AFTER_A_HEADING)
+def test_a_bold_option_asked_about_or_beside_another_is_no_choice_after_a_heading(completion):
+    result = extract_answer(completion, SARCOID)
+    assert (result.letter, result.status) == (None, "unparseable"), result
+
+
+@pytest.mark.timeout(20)  # each span's sentence was searched over the whole paragraph: 29 s for the first, before #24
+def test_many_bold_spans_are_read_in_linear_time():
+    for completion in ("## Final Response\n\n" + "**x** and " * 6000, "The sign **A. finding number 0** fits " * 1500):
+        assert extract_answer(completion, TEN).letter is None
