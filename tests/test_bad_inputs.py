@@ -58,6 +58,8 @@ def write_inputs(folder: Path) -> None:
     (folder / "grading_dir").mkdir()
     (folder / "results_dir" / "results.json").mkdir(parents=True)
     (folder / "no_config_model").mkdir()
+    (folder / "baseline-builtin-tiny" / "checkpoint-1").mkdir(parents=True)
+    (folder / "baseline-builtin-tiny" / "checkpoint-1" / "trainer_state.json").write_text("{}")
     # a model medr1 trained, whose lineage was cut off mid-write by hand
     (folder / "lineage_model").mkdir()
     (folder / "lineage_model" / "config.json").write_text('{"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]}')
@@ -147,6 +149,11 @@ CASES = [
                                       "eval.data.medqa=in/good.jsonl"),
      ["eval.output_dir: in/run is a training run folder (it holds checkpoint-3)", "medr1_config.yaml",
       "-o in/run/eval"]),
+    # the baseline's folder goes beside the evaluation's: in/baseline-builtin-tiny, here a training run
+    ("evaluate baseline into a training run", ("evaluate", "-c", "tiny", "-o", "in/eval", "-b", "medqa", "--set",
+                                               "eval.data.medqa=in/good.jsonl", "--baseline", "builtin:tiny"),
+     ["the baseline's output folder: in/baseline-builtin-tiny is a training run folder",
+      "give the evaluation another output folder"]),
     ("evaluate into a checkpoint", ("evaluate", "-c", "tiny", "-o", "in/run/checkpoint-3", "-b", "medqa", "--set",
                                     "eval.data.medqa=in/good.jsonl"),
      ["eval.output_dir: in/run/checkpoint-3 is a checkpoint of the training run in/run", "-o in/run/eval-checkpoint-3"]),

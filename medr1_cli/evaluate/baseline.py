@@ -20,7 +20,7 @@ from medr1_cli.errors import ConfigError
 from medr1_cli.evaluate.benchmark_data import exclusion_for
 from medr1_cli.evaluate.compare import compare, exclusion_line, print_comparison
 from medr1_cli.evaluate.run import run_evaluation
-from medr1_cli.fsutil import atomic_write_text
+from medr1_cli.fsutil import atomic_write_text, check_not_training_outputs, check_writable_folder
 from medr1_cli.layout import BASELINE_DIR, BASELINE_RESULTS, COMPARISON_JSON, COMPARISON_MD, training_config_file
 from medr1_cli.models import describe_model_reference
 from medr1_cli.resolution import resolve_config
@@ -69,6 +69,10 @@ def check_baseline(config: Medr1Config) -> Medr1Config | None:
 
     base = baseline_config(config)
     describe_model_reference(base.model.name_or_path, revision=base.model.revision)
+    check_writable_folder(base.eval.output_dir, "the baseline's output folder")
+    check_not_training_outputs(base.eval.output_dir, "the baseline's output folder", flag="-o", name="eval",
+                               run_dir=config.train.output_dir,
+                               hint="give the evaluation another output folder: the baseline's goes beside it")
     return base
 
 
