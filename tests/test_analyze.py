@@ -20,6 +20,7 @@ from medr1_cli.analyze.plots import heatmap_size
 from medr1_cli.analyze.reflection import DEFAULT_PHRASES, matcher
 from medr1_cli.analyze.run import default_output, run_analysis, shown_steps
 from medr1_cli.errors import DataError
+from medr1_cli.layout import LINEAGE_NAME
 from medr1_cli.resolution import resolve_config
 from tests.conftest import heavy_modules_imported_by, run_medr1
 
@@ -70,7 +71,9 @@ def evaluated(trained, tmp_path_factory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("analyze-eval")
     common = ["eval.benchmarks=[medqa, medxpertqa]", "eval.data={medqa: builtin:medqa, medxpertqa: builtin:medxpertqa}",
               "eval.limit=6", "eval.max_new_tokens=4", "eval.batch_size=6", f"data.output_dir={base / 'data'}"]
-    run_evaluation(resolve_config("tiny", [*common, f"eval.output_dir={base / 'base'}"]), Console(quiet=True))
+    # the base on the trained model's items: those it trained on are left out of both (its lineage)
+    run_evaluation(resolve_config("tiny", [*common, f"eval.output_dir={base / 'base'}",
+                                           f"eval.exclude_manifest={trained / LINEAGE_NAME}"]), Console(quiet=True))
     run_evaluation(resolve_config("tiny", [*common, f"eval.output_dir={base / 'trained'}",
                                            f"model.name_or_path={trained}"]), Console(quiet=True))
     return base / "base", base / "trained"
