@@ -130,7 +130,11 @@ def test_verification_failure_writes_nothing(lora_run, tmp_path, monkeypatch):
 def test_a_checkpoint_card_does_not_borrow_the_final_models_results(full_run, tmp_path):
     evaluation = tmp_path / "eval"
     evaluation.mkdir()
-    (evaluation / "results.json").write_text(json.dumps({"model": str(full_run), "benchmarks": {}}))
+    from medr1_cli.evaluate.generate import model_fingerprint
+
+    # results of the final save, as evaluate records them: by the weights' fingerprint
+    (evaluation / "results.json").write_text(json.dumps({"model": str(full_run), "benchmarks": {},
+                                                         "model_fingerprint": model_fingerprint(str(full_run))}))
     final = run_export(settings(tmp_path, f"eval.output_dir={evaluation}", f"export.output_dir={tmp_path / 'a'}",
                                 "export.verify=false"), str(full_run), console=quiet())
     early = run_export(settings(tmp_path, f"eval.output_dir={evaluation}", f"export.output_dir={tmp_path / 'b'}",

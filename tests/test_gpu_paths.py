@@ -434,6 +434,7 @@ def test_single_with_train_gpus_1_on_a_machine_with_more_still_masks_to_one(monk
     monkeypatch.setattr(command, "validate_grpo", lambda config, layout: None)
     monkeypatch.setattr(command, "execute", lambda plan, console: plans.append(plan) or 0)
     monkeypatch.setattr(command, "prepared_dataset", lambda *a, **k: None)
+    monkeypatch.setattr(command, "record_lineage", lambda *a, **k: None)  # no data prepared, so no lineage
     config = resolve_config("tiny", [f"train.output_dir={tmp_path / 'run'}", "train.gpus=1",
                                      f"data.output_dir={tmp_path / 'data'}"])
     command.run_train(config)
